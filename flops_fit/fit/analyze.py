@@ -1,0 +1,107 @@
+"""analyze(): flag outliers, fit Approach 2 and 3 on the kept runs, bootstrap, build the table."""
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .approach2 import Approach2Fit, fit_approach2
+from .approach3 import SurfaceFit, fit_surface
+from .bootstrap import BootstrapResult, run_bootstrap
+from .outliers import flag_outliers
+from .table import MIN_BUDGETS, MIN_POINTS_PER_BUDGET, FitError, load_runs
+
+
+@dataclass(frozen=True)
+class TableRow:
+    approach: str          # approach2 | approach3
+    budget: float          # C in FLOPs
+    kind: str              # swept | extrapolated
+    n_star: float
+    d_star: float
+    ratio: float           # D*/N*
+    loss: float
+    n_star_ci: tuple       # (lo, hi); NaN without bootstrap
+    d_star_ci: tuple
+    ratio_ci: tuple
+    loss_ci: tuple
+
+
+@dataclass(frozen=True)
+class Analysis:
+    source: str
+    unit: str
+    include_outliers: bool
+    targets: tuple
+    runs: pd.DataFrame = field(repr=False)   # all runs + outlier, reason, robust_z, used, pred_approach2/3
+    approach2: Approach2Fit = field(repr=False)
+    approach3: SurfaceFit = field(repr=False)
+    bootstrap: BootstrapResult = field(repr=False)
+    table: tuple = field(repr=False)         # TableRow
+    status: str                              # ok | partial (one approach failed)
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        return self.runs.loc[~self.runs["used"], ["id", "reason"]]
+
+    @property
+    def swept_budgets(self) -> np.ndarray:
+        return np.array([b.budget for b in self.approach2.budgets])
+
+
+def _table(a2, a3, boot, Cs, swept) -> tuple:
+    rows = []
+    for name, opt_fn, ok in (("approach2", a2.optimal, a2.status == "ok"),
+                             ("approach3", a3.optimal, a3.status in ("ok", "hit_bound"))):
+        key = "a2" if name == "approach2" else "a3"
+        if not ok:
+            continue
+        N, D, L = opt_fn(np.asarray(Cs, float))
+        lo, hi = boot.interval(f"{key}.opt")
+        rlo, rhi = boot.interval(f"{key}.ratio")
+        for j, C in enumerate(Cs):
+            rows.append(TableRow(
+                approach=name, budget=float(C), kind="swept" if C in swept else "extrapolated",
+                n_star=float(N[j]), d_star=float(D[j]), ratio=float(D[j] / N[j]), loss=float(L[j]),
+                n_star_ci=(float(lo[j, 0]), float(hi[j, 0])), d_star_ci=(float(lo[j, 1]), float(hi[j, 1])),
+                ratio_ci=(float(rlo[j]), float(rhi[j])), loss_ci=(float(lo[j, 2]), float(hi[j, 2]))))
+    return tuple(rows)
+
+
+def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200, seed=0,
+            unit="tokens") -> Analysis:
+    """runs: a table path, DataFrame, or load_runs() output. bootstrap: replicate count (0: none)."""
+    if bootstrap < 0:
+        raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
+    if any(not t > 0 for t in targets):
+        raise ValueError(f"targets must be positive FLOP budgets, got {targets}")
+    runs = load_runs(runs)
+    source = runs.attrs.get("source", "<DataFrame>")
+    flagged = flag_outliers(runs)
+    finite = np.isfinite(flagged["loss"].to_numpy(float))
+    flagged["used"] = finite & (include_outliers | ~flagged["outlier"].to_numpy())
+    used = flagged[flagged["used"]].reset_index(drop=True)
+    counts = used.groupby("budget").size()
+    if int((counts >= MIN_POINTS_PER_BUDGET).sum()) < MIN_BUDGETS:
+        raise FitError(f"{source}: too few runs left after excluding {int((~flagged['used']).sum())} "
+                       f"flagged run(s): need >= {MIN_BUDGETS} budgets with >= {MIN_POINTS_PER_BUDGET} runs")
+
+    a2 = fit_approach2(used)
+    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"])
+    swept = sorted(float(b) for b in used["budget"].unique())
+    Cs = sorted(set(swept) | {float(t) for t in targets})
+    boot = run_bootstrap(used, a3, Cs, n=int(bootstrap), seed=seed)
+
+    # per-run predictions for residual plots (all runs, also excluded ones)
+    parab = {b.budget: b.in_n for b in a2.budgets}
+    logN = np.log10(flagged["N"].to_numpy(float))
+    flagged["pred_approach2"] = [parab[b].predict(x) if b in parab else np.nan
+                                 for b, x in zip(flagged["budget"], logN)]
+    flagged["pred_approach3"] = a3.predict(flagged["N"], flagged["D"]) if a3.n_points and np.isfinite(a3.E) else np.nan
+
+    ok2, ok3 = a2.status == "ok", a3.status in ("ok", "hit_bound")
+    if not (ok2 or ok3):
+        raise FitError(f"{source}: neither approach could be fitted (approach2: {a2.status}, approach3: {a3.status})")
+    return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
+                    targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
+                    bootstrap=boot, table=_table(a2, a3, boot, Cs, set(swept)),
+                    status="ok" if ok2 and ok3 else "partial")

@@ -1,0 +1,150 @@
+"""Outputs: fits.json (everything a plot needs, no refitting) and the Chinchilla table (md, csv, json).
+Schema: docs/analysis.md. NaN is written as null."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flops_fit.io import atomic_write_json, atomic_write_text
+
+from . import approach3, outliers
+from .analyze import Analysis
+from .bootstrap import A3_KEYS
+
+SCHEMA = "flops-fit/fits/v1"
+
+
+def _clean(x):
+    """JSON-safe: numpy -> python, NaN/inf -> None."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def _est(value, lo=np.nan, hi=np.nan, **extra):
+    return {"value": value, "lo": lo, "hi": hi, **extra}
+
+
+def _parabola(p, var):
+    return {"x": f"log10_{var}", "form": "loss = c0 + c1*x + c2*x^2", "c0": p.c0, "c1": p.c1, "c2": p.c2,
+            "x_min": p.x_min, "x_max": p.x_max, "n_points": p.n_points, "status": p.status}
+
+
+def _approach2(an: Analysis) -> dict:
+    a2, boot = an.approach2, an.bootstrap
+    blo, bhi = boot.interval("a2.budgets")
+    budgets = []
+    for j, b in enumerate(a2.budgets):
+        budgets.append({"budget": b.budget, "status": b.status, "n_points": b.in_n.n_points,
+                        "run_ids": list(b.run_ids), "parabola_n": _parabola(b.in_n, "N"),
+                        "parabola_d": _parabola(b.in_d, "D"),
+                        "n_star": _est(b.n_star, blo[j, 0], bhi[j, 0]),
+                        "d_star": _est(b.d_star, blo[j, 1], bhi[j, 1]),
+                        "l_star": _est(b.l_star, blo[j, 2], bhi[j, 2])})
+    llo, lhi = boot.interval("a2.laws")   # kn, a, kd, b, E, k, g
+    laws = {}
+    for name, fit, (ik, ie) in (("n_star", a2.n_star, (0, 1)), ("d_star", a2.d_star, (2, 3))):
+        laws[name] = {"form": f"{name[0].upper()}* = k * C^exponent", "k": _est(fit.k, llo[ik], lhi[ik]),
+                      "exponent": _est(fit.exponent, llo[ie], lhi[ie], stderr=fit.exponent_stderr),
+                      "r2": fit.r2, "r2_space": "log10", "n_points": fit.n_points, "status": fit.status}
+    ls = a2.l_star
+    laws["l_star"] = {"form": "L*(C) = E + k * C^-g", "E": _est(ls.E, llo[4], lhi[4], stderr=ls.E_stderr),
+                      "k": _est(ls.k, llo[5], lhi[5]), "g": _est(ls.g, llo[6], lhi[6], stderr=ls.g_stderr),
+                      "r2": ls.r2, "n_points": ls.n_points, "status": ls.status}
+    return {"status": a2.status, "fitted_budgets": "budgets with status ok", "budgets": budgets,
+            "power_laws": laws}
+
+
+def _approach3(an: Analysis) -> dict:
+    f, boot = an.approach3, an.bootstrap
+    lo, hi = boot.interval("a3.params")
+    out = {"status": f.status, "form": "L(N, D) = E + A/N^alpha + B/D^beta",
+           "objective": f"sum Huber_delta(log Lhat - log L), delta={approach3.DELTA:g}",
+           "objective_value": f.objective, "n_points": f.n_points,
+           "flops_per_nd": f.flops_per_nd, "compute_model": "C = flops_per_nd * N * D"}
+    for j, k in enumerate(A3_KEYS):
+        out[k] = _est(getattr(f, k), lo[j], hi[j])
+    out["a"]["form"], out["b"]["form"] = "beta/(alpha+beta)", "alpha/(alpha+beta)"
+    return out
+
+
+def _row(r) -> dict:
+    return {"approach": r.approach, "budget": r.budget, "kind": r.kind,
+            "n_star": _est(r.n_star, *r.n_star_ci), "d_star": _est(r.d_star, *r.d_star_ci),
+            "ratio": _est(r.ratio, *r.ratio_ci), "loss": _est(r.loss, *r.loss_ci)}
+
+
+def fits_dict(an: Analysis) -> dict:
+    runs = an.runs
+    cols = ["id", "budget", "C", "N", "D", "loss", "status", "outlier", "reason", "robust_z", "used",
+            "pred_approach2", "pred_approach3"]
+    return _clean({
+        "schema": SCHEMA, "source": an.source, "unit": an.unit, "status": an.status,
+        "settings": {"include_outliers": an.include_outliers, "targets": list(an.targets),
+                     "bootstrap": {"n": an.bootstrap.n, "seed": an.bootstrap.seed, "level": an.bootstrap.level,
+                                   "resampling": "runs with replacement within each budget"},
+                     "outlier_rule": {"statistic": "|r| / max(1.4826*MAD(r), scale_floor), r = log-loss residual "
+                                                   "from a robust (bisquare) per-budget parabola in log10 N",
+                                      "threshold": outliers.Z_THRESHOLD, "scale_floor": outliers.SCALE_FLOOR,
+                                      "min_points": outliers.MIN_SCREEN_POINTS}},
+        "approach2": _approach2(an),
+        "approach3": _approach3(an),
+        "runs": runs[cols].to_dict(orient="records"),
+        "excluded": an.excluded.to_dict(orient="records"),
+        "table": [_row(r) for r in an.table],
+    })
+
+
+def table_frame(an: Analysis) -> pd.DataFrame:
+    recs = []
+    for r in an.table:
+        rec = {"approach": r.approach, "budget": r.budget, "kind": r.kind}
+        for k in ("n_star", "d_star", "ratio", "loss"):
+            rec[k], (rec[f"{k}_lo"], rec[f"{k}_hi"]) = getattr(r, k), getattr(r, f"{k}_ci")
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def _fmt(v, lo, hi, spec=".3g"):
+    s = format(v, spec)
+    return s if not (np.isfinite(lo) and np.isfinite(hi)) else f"{s} [{lo:{spec}}, {hi:{spec}}]"
+
+
+def table_markdown(an: Analysis) -> str:
+    level = int(round(100 * an.bootstrap.level))
+    lines = [f"# Compute-optimal allocation ({an.source})", "",
+             f"Brackets: {level}% bootstrap intervals ({an.bootstrap.n} replicates). "
+             f"D is in {an.unit}. 'extrapolated': outside the swept budgets.", "",
+             "| approach | C (FLOPs) | kind | N* | D* | D*/N* | loss |", "|---|---|---|---|---|---|---|"]
+    for r in an.table:
+        lines.append(f"| {r.approach} | {r.budget:.3g} | {r.kind} | {_fmt(r.n_star, *r.n_star_ci)} | "
+                     f"{_fmt(r.d_star, *r.d_star_ci)} | {_fmt(r.ratio, *r.ratio_ci)} | "
+                     f"{_fmt(r.loss, *r.loss_ci, spec='.4g')} |")
+    if not an.table:
+        lines.append("| (no approach could be fitted) | | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(an: Analysis, out_dir) -> dict:
+    """Write fits.json and chinchilla_table.{md,csv,json} under out_dir; returns their paths."""
+    out = Path(out_dir)
+    paths = {"fits": out / "fits.json", "table_md": out / "chinchilla_table.md",
+             "table_csv": out / "chinchilla_table.csv", "table_json": out / "chinchilla_table.json"}
+    atomic_write_json(paths["fits"], fits_dict(an))
+    atomic_write_text(paths["table_md"], table_markdown(an))
+    atomic_write_text(paths["table_csv"], table_frame(an).to_csv(index=False))
+    atomic_write_json(paths["table_json"], _clean({"schema": SCHEMA + "/table", "unit": an.unit,
+                                                   "level": an.bootstrap.level,
+                                                   "rows": [_row(r) for r in an.table]}))
+    return paths
