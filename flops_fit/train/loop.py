@@ -1,0 +1,229 @@
+"""Train one planned experiment for exactly its planned steps; return its metrics (docs/training.md).
+
+One readable loop: build (Accelerator, seed, plugins, model, AdamW, schedule) -> resume -> for each step:
+global batch (split across processes, micro-batched) -> backward -> clip -> step -> log / eval / checkpoint.
+"""
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, set_seed
+from tqdm import tqdm
+
+from flops_fit.io import read_json
+
+from . import precision as prec
+from ._plugins import load
+from .checkpoint import Checkpointer, StopSignals
+from .schedule import make_scheduler, warmup_steps
+
+
+class Diverged(Exception):
+    pass
+
+
+def _param_groups(model, weight_decay):
+    # nanoGPT: decay matrices and embeddings (dim >= 2), not biases and norms
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
+
+def _rows(batch, lo, hi):
+    return {k: (v[lo:hi] if torch.is_tensor(v) and v.dim() > 0 else v) for k, v in batch.items()}
+
+
+def _to(batch, device):
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def evaluate(model, loss_fn, batches, accelerator) -> float:
+    """Mean loss over fixed held-out batches (every process evaluates all of them: identical result)."""
+    model.eval()
+    total = 0.0
+    for batch in batches:
+        batch = _to(batch, accelerator.device)
+        with accelerator.autocast():
+            total += loss_fn(model(batch), batch).item()
+    model.train()
+    return total / max(1, len(batches))
+
+
+def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
+    t_enter = time.perf_counter()
+    if threads:
+        torch.set_num_threads(int(threads))
+    run_dir = Path(run_dir)
+    tr = spec["training"]
+    steps, B = int(spec["steps"]), int(tr["batch_size"])
+    precision = prec.resolve(tr.get("precision", "auto"))
+
+    # ---- setup: Accelerator first, seed, plugins, model, optimizer, schedule, prepare in one call
+    accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
+                              step_scheduler_with_optimizer=False)
+    set_seed(int(spec["seed"]))
+    model_cls, data, loss_fn = load(spec["model"]["plugin"]), load(spec["data"]["plugin"]), load(spec["loss"]["plugin"])
+    model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
+    optimizer = torch.optim.AdamW(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]),
+                                  betas=tuple(tr["betas"]))
+    scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    raw_model = accelerator.unwrap_model(model)
+
+    dcfg, data_dir = spec["data"]["cfg"], spec["data"]["dir"]
+    meta = read_json(Path(data_dir) / "meta.json")
+    val_it = data.loader("val", cfg=dcfg, meta=meta, data_dir=data_dir, batch_size=B, seed=int(tr["val_seed"]))
+    val_batches = [next(val_it) for _ in range(int(tr["eval_batches"]))]
+
+    # per-process rows of the global batch; micro-batches inside (gradient accumulation)
+    world, rank = accelerator.num_processes, accelerator.process_index
+    if B < world:
+        raise ValueError(f"training.batch_size={B} is smaller than the number of processes ({world})")
+    lo, hi = rank * B // world, (rank + 1) * B // world
+    micro = int(tr.get("micro_batch_size") or 0) or (hi - lo)
+    log_every = max(1, int(tr.get("log_every", 10)))
+    eval_every = int(tr.get("eval_every") or 0) or max(1, steps // 4)
+    ckpt_steps, ckpt_secs = int(tr.get("ckpt_every_steps") or 0), 60.0 * float(tr.get("ckpt_every_minutes") or 0)
+    div_factor, w_steps = float(tr.get("divergence_factor") or 0), warmup_steps(steps, tr["warmup_frac"])
+
+    # ---- resume
+    ckpt = Checkpointer(run_dir / "ckpt", accelerator)
+    info = ckpt.load() or {}
+    step, units_done = int(info.get("step", 0)), int(info.get("units", 0))
+    prev_wall, init_loss = float(info.get("wall_s", 0.0)), info.get("init_loss")
+    curve_path = run_dir / "curve.jsonl"
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
+        if step and curve_path.exists():  # drop points logged after the checkpoint: they are re-done
+            kept = [l for l in curve_path.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= step]
+        curve_path.write_text("".join(l + "\n" for l in kept))
+        curve = open(curve_path, "a")
+
+    def log(rec):
+        if accelerator.is_main_process:
+            curve.write(json.dumps(rec) + "\n")
+            curve.flush()
+
+    # ---- loop
+    status, reason, startup_s = "completed", None, None
+    rec = {"step": step, "units": units_done, "train_loss": None}
+    bar = tqdm(total=steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True,
+               disable=not accelerator.is_local_main_process, mininterval=1.0 if sys.stderr.isatty() else 30.0,
+               desc=str(spec.get("id", "train")))
+    train_it = data.loader("train", cfg=dcfg, meta=meta, data_dir=data_dir, batch_size=B, seed=int(spec["seed"]),
+                           start=step)
+    loss_acc, n_acc = torch.zeros((), device=accelerator.device), 0
+    t_seg = time.perf_counter()
+    units_seg = 0
+    model.train()
+    with StopSignals() as sig:
+        try:
+            while step < steps:
+                batch = next(train_it)
+                units_step = data.units(batch)
+                local = _rows(batch, lo, hi)
+                n_local = hi - lo
+                for m0 in range(0, n_local, micro):
+                    mb = _to(_rows(local, m0, m0 + micro), accelerator.device)
+                    n_mb = min(micro, n_local - m0)
+                    last = m0 + micro >= n_local
+                    with (accelerator.no_sync(model) if not last else _null()), accelerator.autocast():
+                        loss = loss_fn(model(mb), mb)
+                    # weight so that the mean over processes of summed grads = global-batch mean gradient
+                    accelerator.backward(loss * (n_mb * world / B))
+                    loss_acc += loss.detach() * (n_mb / B)
+                if tr.get("grad_clip"):
+                    accelerator.clip_grad_norm_(model.parameters(), float(tr["grad_clip"]))
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                n_acc += 1
+                units_done += units_step
+                units_seg += units_step
+                bar.update(1)
+                if startup_s is None:
+                    startup_s = time.perf_counter() - t_enter
+
+                # sync point: every log_every steps, the first step and the last
+                if step % log_every == 0 or step % eval_every == 0 or step == steps or step == 1:
+                    train_loss = accelerator.reduce(loss_acc, "sum").item() / n_acc
+                    loss_acc.zero_()
+                    n_acc = 0
+                    if init_loss is None:
+                        init_loss = train_loss
+                    rate = units_seg / max(1e-9, time.perf_counter() - t_seg)
+                    bar.set_postfix(loss=f"{train_loss:.4f}", units_s=f"{rate:,.0f}", refresh=False)
+                    rec = {"step": step, "units": units_done,
+                           "train_loss": train_loss if math.isfinite(train_loss) else None}
+                    if not math.isfinite(train_loss):
+                        raise Diverged(f"non-finite train loss ({train_loss}) at step {step}")
+                    if div_factor and step > w_steps and train_loss > div_factor * init_loss:
+                        raise Diverged(f"train loss {train_loss:.4g} > {div_factor} x initial {init_loss:.4g} "
+                                       f"at step {step}")
+                    if step == steps:
+                        break  # the final record gets the final val loss below
+                    if step % eval_every == 0:
+                        rec["val_loss"] = evaluate(raw_model, loss_fn, val_batches, accelerator)
+                    log(rec)
+
+                # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes
+                flags = torch.tensor([float(sig.received or 0),
+                                      float(ckpt_secs > 0 and time.monotonic() - ckpt.last_save >= ckpt_secs)])
+                if world > 1:
+                    flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
+                due = (ckpt_steps and step % ckpt_steps == 0) or flags[1] > 0
+                if step < steps and (flags[0] > 0 or due):
+                    ckpt.save(step, units=units_done, init_loss=init_loss,
+                              wall_s=prev_wall + time.perf_counter() - t_seg)
+                    if flags[0] > 0:
+                        bar.close()
+                        signum = int(flags[0])
+                        accelerator.print(f"[{spec.get('id')}] signal {signum}: checkpoint saved at step {step}, "
+                                          "exiting", file=sys.stderr)
+                        raise SystemExit(128 + signum)
+        except Diverged as e:
+            status, reason = "diverged", str(e)
+    bar.close()
+    seg_s = time.perf_counter() - t_seg
+    wall_s = prev_wall + seg_s
+
+    final = evaluate(raw_model, loss_fn, val_batches, accelerator)
+    final_loss = final if math.isfinite(final) else None
+    log({**rec, "val_loss": final_loss})  # the last train-loss point (end of run or divergence)
+    if status == "completed" and not tr.get("keep_ckpt"):
+        ckpt.remove()
+    if accelerator.is_main_process:
+        curve.close()
+    wall_s = broadcast_object_list([wall_s])[0] if world > 1 else wall_s
+    metrics = {
+        "status": status, "final_loss": final_loss, "steps": step, "data_units": units_done,
+        "flops_executed": float(spec["flops_per_unit"]) * units_done, "wall_s": wall_s,
+        "units_per_s": units_done / wall_s if wall_s > 0 else None, "device": _device_name(accelerator),
+        "precision": precision, "global_batch": B, "reason": reason, "startup_s": startup_s,
+    }
+    accelerator.print(f"[{spec.get('id', 'train')}] {status}: steps {step}/{steps}, {spec.get('unit', 'units')} "
+                      f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
+                      + (f" ({reason})" if reason else ""), file=sys.stderr)
+    return metrics
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _device_name(accelerator) -> str:
+    d = accelerator.device
+    if d.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(d)}" + (f" x{accelerator.num_processes}" if accelerator.num_processes > 1 else "")
+    return f"{d.type} ({torch.get_num_threads()} threads)" + (f" x{accelerator.num_processes}" if accelerator.num_processes > 1 else "")
