@@ -1,0 +1,29 @@
+# flops-fit: an IsoFLOP scaling-law sweep as a Snakemake workflow. Wiring only; logic lives in flops_fit/.
+#
+#   snakemake --cores 2                                   # the sweep configured in config/ (offline quickstart)
+#   snakemake --cores 2 --config preset=mock              # a mock sweep (known loss surface, seconds)
+#   snakemake --cores 2 --config model=vit dataset=digits # choose config groups
+#   snakemake --cores 2 --config training__batch_size=8   # any key: dots written as "__"
+#   snakemake --cores 2 --config overrides="budgets.values=[1e12,3e12] planner.sizes=9"
+#
+# The config is composed from config/ with Hydra (flops_fit.config); --config entries are overrides.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+include: "workflow/common.smk"
+include: "workflow/plan.smk"
+include: "workflow/data.smk"
+include: "workflow/train.smk"
+include: "workflow/analyze.smk"
+include: "workflow/plot.smk"
+
+
+rule all:
+    input:
+        rules.plan.output.plan,
+        rules.fit_scaling_laws.output.fits,
+        rules.plot.output.plots,
+    default_target: True

@@ -1,0 +1,167 @@
+"""Compose the config tree (config/) with Hydra's compose API, apply overrides, validate against the schema.
+
+One entry point, ``load_config(overrides)``, used by the ff-* commands and by the Snakemake workflow.
+Every problem is raised as ``ConfigError`` with one line naming the key and what to do.
+"""
+import hashlib
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A bad config value, key, group option or override (message: one line)."""
+
+
+def config_dir() -> Path:
+    """The config tree: $FLOPS_FIT_CONFIG_DIR, else ./config if it has config.yaml, else the repo's config/."""
+    env = os.environ.get("FLOPS_FIT_CONFIG_DIR")
+    if env:
+        return Path(env).resolve()
+    local = Path.cwd() / "config"
+    if (local / "config.yaml").is_file():
+        return local.resolve()
+    return REPO_ROOT / "config"
+
+
+def load_config(overrides=(), *, validate: bool = True) -> dict:
+    """Compose config.yaml + groups + ``key=value`` overrides into a plain, resolved, validated dict.
+
+    The result carries ``_choices`` (selected group options, e.g. {"model": "gpt", "preset": "quick"}).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    overrides = [str(o) for o in overrides]
+    for o in overrides:
+        if "=" not in o:
+            raise ConfigError(f"override {o!r} is not key=value (e.g. model=gpt, budgets.values=[1e12,1e13])")
+    cdir = config_dir()
+    if not (cdir / "config.yaml").is_file():
+        raise ConfigError(f"no config.yaml in {cdir}: run from the flops-fit repo or set FLOPS_FIT_CONFIG_DIR")
+    try:
+        with initialize_config_dir(config_dir=str(cdir), version_base=None):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        choices = {k: v for k, v in OmegaConf.to_container(cfg.hydra.runtime.choices).items()
+                   if not k.startswith("hydra") and "/" not in k}
+        with open_dict(cfg):
+            del cfg["hydra"]
+        out = OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(_hydra_message(e, cdir)) from None
+    preset = choices.get("preset")
+    if preset and not (cdir / "preset" / f"{preset}.yaml").is_file():
+        avail = sorted(p.stem for p in (cdir / "preset").glob("*.yaml"))
+        raise ConfigError(f"config: unknown option {preset!r} for group 'preset' (available: {', '.join(avail)})")
+    out = _coerce_numbers(out)
+    out["_choices"] = choices
+    if validate:
+        validate_config(out)
+    if out.get("sweep") is None:
+        out["sweep"] = default_sweep_name(out)
+    return out
+
+
+def _hydra_message(e, cdir) -> str:
+    msg = str(e).strip()
+    m = re.search(r"Could not find '([^/']+)/([^']+)'", msg)
+    if m:
+        group, opt = m.groups()
+        avail = sorted(p.stem for p in (cdir / group).glob("*.yaml"))
+        return f"config: unknown option {opt!r} for group {group!r} (available: {', '.join(avail) or 'none'})"
+    m = re.search(r"Could not override '([^']+)'", msg)
+    if m:
+        return (f"config: unknown key {m.group(1)!r} (not in the config; check spelling, "
+                f"or use +{m.group(1)}=... to add a new key to a free-form section like model.kwargs)")
+    m = re.search(r"Key '([^']+)' is not in struct", msg)
+    if m:
+        return f"config: unknown key {m.group(1)!r} (check spelling against config/)"
+    first = " ".join(line.strip() for line in msg.splitlines() if line.strip())
+    return f"config: {first}"
+
+
+def _coerce_numbers(x):
+    """YAML 1.1 reads 1e12 (no dot) as a string; budgets and other numbers written that way become floats."""
+    if isinstance(x, dict):
+        return {k: _coerce_numbers(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_coerce_numbers(v) for v in x]
+    if isinstance(x, str) and re.fullmatch(r"[+-]?\d+(\.\d*)?[eE][+-]?\d+", x):
+        return float(x)
+    return x
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def validate_config(cfg: dict) -> None:
+    """Raise ConfigError naming the first offending key (JSON Schema in workflow/schemas/)."""
+    import jsonschema
+
+    body = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    validator = jsonschema.Draft202012Validator(_schema())
+    err = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if err is not None:
+        key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+        if err.validator == "additionalProperties":
+            extra = re.findall(r"'([^']+)' was unexpected", err.message)
+            where = f"{key}." if key != "<top level>" else ""
+            raise ConfigError(f"config: unknown key {where}{extra[0] if extra else ''} "
+                              f"(check spelling against config/ and workflow/schemas/config.schema.yaml)")
+        raise ConfigError(f"config key {key!r}: {err.message}")
+    size = cfg["model"]["size"]
+    if size["min"] > size["max"]:
+        raise ConfigError(f"config key 'model.size': min={size['min']} is larger than max={size['max']}")
+
+
+def default_sweep_name(cfg: dict) -> str:
+    parts = [cfg["model"]["name"], cfg["dataset"]["name"]]
+    preset = cfg.get("_choices", {}).get("preset")
+    if preset:
+        parts.append(str(preset))
+    if cfg["mode"] == "mock" and "mock" not in parts:
+        parts.append("mock")
+    return "-".join(parts)
+
+
+def stable_hash(obj, n: int = 8) -> str:
+    """Short content hash of a JSON-able object (key order does not matter)."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:n]
+
+
+def snakemake_overrides(config: dict) -> list:
+    """Turn Snakemake ``--config`` entries into Hydra overrides.
+
+    ``model=gpt`` stays as is; ``training__batch_size=8`` becomes ``training.batch_size=8`` (Snakemake keys
+    cannot contain dots); ``overrides="a.b=1 c=2"`` passes several Hydra overrides verbatim.
+    """
+    out = []
+    for key, value in config.items():
+        if key == "overrides":
+            out.extend(str(value).split())
+            continue
+        out.append(f"{key.replace('__', '.')}={_override_value(value)}")
+    return out
+
+
+def _override_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_override_value(x) for x in v) + "]"
+    return str(v)

@@ -1,0 +1,130 @@
+"""The planner: compute budgets -> IsoFLOP experiments. A pure function of the config.
+
+For each budget C, target sizes are log-spaced around a prior optimum N0 = sqrt(C / (6 r)), where r is
+``planner.tokens_per_param`` (the prior compute-optimal data units per parameter), from N0/spread to
+N0*spread. Each target maps to a real model (the knob value whose measured ``num_params()`` is closest),
+and the data units follow from the budget and the measured FLOPs per unit: D = C / flops_per_unit,
+rounded to whole optimizer steps. Points that are infeasible are dropped with a reason.
+
+Experiment IDs derive only from what determines the result (budget, model, data, loss, recipe, seed,
+mode), so adding a budget never renames an old experiment and changing a hyper-parameter never reuses
+an old result.
+"""
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .config import stable_hash
+from .flops import SizeTable, knob_for_params
+from .plugins import load_plugins
+
+# Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
+_NON_RESULT_TRAINING_KEYS = {"log_every", "ckpt_every_steps", "ckpt_every_minutes", "keep_ckpt", "num_processes",
+                             "eval_every"}
+
+
+def fmt_sci(x: float, digits: int = 2) -> str:
+    """1e12 -> '1e12', 3.16e11 -> '3.2e11', 84000 -> '8.4e4' (compact, file-name safe)."""
+    mant, exp = f"{x:.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}e{int(exp)}"
+
+
+def data_dir(cfg: dict) -> str:
+    d = cfg["dataset"]
+    return str(Path(cfg["results_dir"]) / "data" / f"{d['name']}-{stable_hash(d)}")
+
+
+def sweep_dir(cfg: dict) -> Path:
+    return Path(cfg["results_dir"]) / cfg["sweep"]
+
+
+def peak_lr(training: dict, params: int) -> float:
+    lr = training["lr"]
+    return float(lr["base"] * (lr["ref_params"] / params) ** lr["exponent"])
+
+
+def plan(cfg: dict) -> dict:
+    """Return {"sweep", "experiments": [spec, ...], "dropped": [{budget_flops, target_params, reason}, ...]}."""
+    plugins = load_plugins(cfg)
+    table = SizeTable(plugins, cache_dir=Path(cfg["results_dir"]) / ".cache")
+    pl, size, tr = cfg["planner"], cfg["model"]["size"], cfg["training"]
+    units_per_step = int(plugins.data.units(plugins.example_batch(tr["batch_size"], device="meta")))
+    result_training = {k: v for k, v in tr.items() if k not in _NON_RESULT_TRAINING_KEYS}
+    common = {
+        "mode": cfg["mode"],
+        "model": {"plugin": plugins.model_path, "kwargs": plugins.model_kwargs},
+        "data": {"plugin": plugins.data_path, "cfg": plugins.data_cfg, "key": Path(data_dir(cfg)).name,
+                 "dir": data_dir(cfg)},
+        "loss": {"plugin": plugins.loss_path},
+    }
+    experiments, dropped = [], []
+    for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
+        n0 = math.sqrt(budget / (6.0 * pl["tokens_per_param"]))
+        targets = n0 * np.asarray(pl["spread"]) ** np.linspace(-1.0, 1.0, pl["sizes"])
+        seen = set()
+        for target in targets:
+            knob = knob_for_params(table, float(target), size)
+            why = None
+            params = table.num_params(knob)
+            if knob in seen:
+                why = f"maps to the same model as a neighbour ({plugins.knob}={knob}); widen planner.spread or model.size.step"
+            elif abs(math.log(params / target)) > math.log(1.5):
+                why = (f"nearest model has {params:.3g} params ({plugins.knob}={knob}), far from target {target:.3g}: "
+                       f"outside model.size [{size['min']}, {size['max']}]")
+            fpu = table.flops_per_unit(knob) if why is None else None
+            steps = int(round(budget / (fpu * units_per_step))) if fpu else 0
+            if why is None and steps < pl["min_steps"]:
+                why = f"only {steps} optimizer steps (< planner.min_steps={pl['min_steps']}): too large for this budget"
+            if why:
+                dropped.append({"budget_flops": budget, "target_params": float(target), "reason": why})
+                continue
+            seen.add(knob)
+            experiments.append(_spec(cfg, common, result_training, budget, float(target), knob, params, fpu,
+                                     units_per_step, steps, plugins.unit))
+    table.save()
+    return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
+
+
+def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit) -> dict:
+    size = {cfg["model"]["size"]["knob"]: knob}
+    identity = {"budget": budget, "size": size, **common, "training": result_training, "seed": cfg["seed"],
+                "units_per_step": units_per_step}
+    identity["data"] = {k: v for k, v in common["data"].items() if k != "dir"}
+    if cfg["mode"] == "mock":
+        identity["mock"] = cfg["mock"]
+    h = stable_hash(identity)
+    training = dict(cfg["training"], lr=peak_lr(cfg["training"], params))
+    spec = {
+        "id": f"C{fmt_sci(budget)}-N{fmt_sci(params)}-{h}",
+        "sweep": cfg["sweep"], "budget_flops": budget, "target_params": target, "params": params, "size": size,
+        "flops_per_unit": fpu, "unit": unit, "units_per_step": units_per_step, "steps": steps,
+        "data_units": steps * units_per_step, "flops_planned": steps * units_per_step * fpu,
+        **common, "training": training,
+        "seed": (cfg["seed"] * 1_000_003 + int(h, 16)) % 2**31,
+        "config_hash": h,
+    }
+    if cfg["mode"] == "mock":
+        spec["mock"] = dict(cfg["mock"])
+    return spec
+
+
+def format_plan(p: dict) -> str:
+    """A readable table of the plan (and of what was dropped, with reasons)."""
+    exps = p["experiments"]
+    rows = [f"sweep {p['sweep']}: {len(exps)} experiments over "
+            f"{len({e['budget_flops'] for e in exps})} budgets"]
+    if exps:
+        knob = next(iter(exps[0]["size"]))
+        unit = exps[0]["unit"]
+        rows.append(f"{'id':<28} {'budget':>8} {knob:>8} {'params':>9} {unit:>10} {unit + '/N':>8} "
+                    f"{'steps':>7} {'FLOPs/unit':>10} {'lr':>8}")
+        for e in exps:
+            rows.append(f"{e['id']:<28} {e['budget_flops']:>8.2g} {e['size'][knob]:>8} {e['params']:>9.3g} "
+                        f"{e['data_units']:>10.3g} {e['data_units'] / e['params']:>8.1f} {e['steps']:>7} "
+                        f"{e['flops_per_unit']:>10.3g} {e['training']['lr']:>8.2g}")
+        rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
+    for d in p["dropped"]:
+        rows.append(f"dropped: budget {d['budget_flops']:.2g}, target N {d['target_params']:.3g}: {d['reason']}")
+    return "\n".join(rows)

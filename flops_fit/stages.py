@@ -1,0 +1,73 @@
+"""The pipeline stages as functions of files: what the ff-* commands and the Snakemake scripts both call."""
+import json
+import sys
+from pathlib import Path
+
+from .io import atomic_write_json, read_json
+from .plan import _NON_RESULT_TRAINING_KEYS, format_plan, plan
+
+
+def write_plan(cfg: dict, out, *, quiet=False) -> dict:
+    p = plan(cfg)
+    atomic_write_json(out, p)
+    if not quiet:
+        print(format_plan(p))
+        print(f"wrote {out}")
+    return p
+
+
+def split_spec(spec: dict):
+    """(result-relevant spec, bookkeeping options): only the first decides whether a job must rerun."""
+    core = dict(spec, training={k: v for k, v in spec["training"].items() if k not in _NON_RESULT_TRAINING_KEYS})
+    runtime = {k: v for k, v in spec["training"].items() if k in _NON_RESULT_TRAINING_KEYS}
+    return core, runtime
+
+
+def prepare_data(plugin_path: str, data_cfg: dict, out_dir) -> dict:
+    """Run the data plugin's one-time preparation into out_dir; meta.json is written last, atomically."""
+    from .plugins import load_object
+    out_dir = Path(out_dir)
+    meta_path = out_dir / "meta.json"
+    if meta_path.is_file():
+        return read_json(meta_path)
+    data = load_object(plugin_path, "data")
+    if isinstance(data, type):
+        data = data()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = data.prepare(dict(data_cfg), str(out_dir))
+    atomic_write_json(meta_path, meta)
+    return meta
+
+
+def ensure_data(spec: dict) -> None:
+    if spec["mode"] == "real":
+        prepare_data(spec["data"]["plugin"], spec["data"]["cfg"], spec["data"]["dir"])
+
+
+def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
+    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables."""
+    from .fit import analyze as fit_analyze
+    from .fit import load_runs, write_outputs
+    table = load_runs(runs)
+    result = fit_analyze(table, targets=tuple(analysis.get("targets", ())),
+                         include_outliers=analysis.get("include_outliers", False),
+                         bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit)
+    write_outputs(result, out_dir)
+    if not quiet:
+        md = Path(out_dir) / "chinchilla_table.md"
+        if md.is_file():
+            print(md.read_text())
+        print(f"wrote {out_dir}/fits.json and chinchilla_table.{{md,csv,json}}", file=sys.stderr)
+    return result
+
+
+def visualize(sweep_dir, out_dir=None) -> list:
+    """Draw every figure from the saved results (no refitting); returns the files written."""
+    from .plot import plot_all
+    sweep_dir = Path(sweep_dir)
+    return plot_all(sweep_dir, Path(out_dir) if out_dir else sweep_dir / "plots")
+
+
+def load_plan(path) -> dict:
+    with open(path) as f:
+        return json.load(f)

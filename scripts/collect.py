@@ -1,0 +1,11 @@
+"""Collect metrics.json files into runs.csv (rule collect): python scripts/collect.py --out runs.csv FILES..."""
+import argparse
+
+from flops_fit.results import write_runs_csv
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--out", required=True)
+ap.add_argument("metrics", nargs="+")
+args = ap.parse_args()
+df = write_runs_csv(args.metrics, args.out)
+print(f"collected {len(df)} runs ({(df.status == 'completed').sum()} completed) into {args.out}")

@@ -1,0 +1,13 @@
+"""Fit the scaling laws (rule fit): python scripts/fit.py --runs runs.csv --out-dir DIR --analysis JSON --unit U"""
+import argparse
+import json
+
+from flops_fit.stages import analyze
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--runs", required=True)
+ap.add_argument("--out-dir", required=True)
+ap.add_argument("--analysis", required=True, help="the analysis config as JSON")
+ap.add_argument("--unit", default="tokens")
+args = ap.parse_args()
+analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit)

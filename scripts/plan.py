@@ -1,0 +1,11 @@
+"""Write the sweep plan (rule plan): python scripts/plan.py --out plan.json [overrides...]"""
+import argparse
+
+from flops_fit.config import load_config
+from flops_fit.stages import write_plan
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--out", required=True)
+ap.add_argument("overrides", nargs="*")
+args = ap.parse_args()
+write_plan(load_config(args.overrides), args.out)

@@ -1,0 +1,13 @@
+"""One-time data preparation (rule prepare_data): python scripts/prepare_data.py --plugin P --cfg JSON --out DIR"""
+import argparse
+import json
+
+from flops_fit.stages import prepare_data
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--plugin", required=True)
+ap.add_argument("--cfg", required=True, help="the dataset config as JSON")
+ap.add_argument("--out", required=True)
+args = ap.parse_args()
+meta = prepare_data(args.plugin, json.loads(args.cfg), args.out)
+print(json.dumps(meta, indent=1)[:2000])

@@ -1,0 +1,32 @@
+# Collect every experiment's metrics.json into one table, then fit the scaling laws.
+
+
+rule collect:
+    input:
+        all_metrics(),
+    output:
+        runs=f"{SWEEP}/runs.csv",
+    log:
+        f"{LOGS}/collect.log",
+    shell:
+        "python scripts/collect.py --out {output.runs} {input} > {log} 2>&1"
+
+
+rule fit_scaling_laws:
+    input:
+        runs=rules.collect.output.runs,
+    output:
+        fits=f"{SWEEP}/fits.json",
+        table_md=f"{SWEEP}/chinchilla_table.md",
+        table_csv=f"{SWEEP}/chinchilla_table.csv",
+        table_json=f"{SWEEP}/chinchilla_table.json",
+    log:
+        f"{LOGS}/fit.log",
+    params:
+        analysis=json.dumps(CFG["analysis"], sort_keys=True),
+        unit=UNIT,
+        out=SWEEP,
+    threads: 1
+    shell:
+        "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
+        "--unit {params.unit} > {log} 2>&1"

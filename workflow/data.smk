@@ -1,0 +1,18 @@
+# One-time data preparation per dataset config (real mode only).
+
+
+rule prepare_data:
+    output:
+        meta=f"{DATA_DIR}/meta.json",
+    log:
+        f"logs/data/{CFG['dataset']['name']}.log",
+    params:
+        plugin=CFG["dataset"]["plugin"],
+        cfg=json.dumps(CFG["dataset"], sort_keys=True),
+        out=DATA_DIR,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "python scripts/prepare_data.py --plugin {params.plugin} --cfg {params.cfg:q} --out {params.out} > {log} 2>&1"

@@ -1,0 +1,25 @@
+# One job per experiment. Its inputs are per-experiment only (its spec as params, the prepared data),
+# so adding a budget never reruns an existing experiment. ckpt/ beside metrics.json is not an output:
+# it survives a failed job and the rerun resumes from it.
+
+
+rule train_run:
+    input:
+        data_input,
+    output:
+        metrics=f"{SWEEP}/runs/{{exp}}/metrics.json",
+    log:
+        f"{LOGS}/train/{{exp}}.log",
+    params:
+        spec=spec_param,
+        runtime=RUNTIME,
+        out=lambda wc: f"{SWEEP}/runs/{wc.exp}",
+        launch=LAUNCH,
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=0,
+    shell:
+        "{params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
+        "--out {params.out} --threads {threads} > {log} 2>&1"
