@@ -32,7 +32,7 @@ class Analysis:
     unit: str
     include_outliers: bool
     targets: tuple
-    runs: pd.DataFrame = field(repr=False)   # all runs + outlier, reason, robust_z, used, pred_approach2/3
+    runs: pd.DataFrame = field(repr=False)   # all runs + outlier, reason, resid_t(_crit), used, pred_approach2/3
     approach2: Approach2Fit = field(repr=False)
     approach3: SurfaceFit = field(repr=False)
     bootstrap: BootstrapResult = field(repr=False)

@@ -7,6 +7,7 @@ coarser (alpha, beta) grid, also refined from the full-data optimum as a warm st
 A replicate in which a quantity cannot be fitted (e.g. too few distinct sizes left in a budget)
 gives NaN for it; intervals use the finite replicates and report how many there were.
 """
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,8 @@ class BootstrapResult:
         if self.n == 0:
             return np.full(s.shape[1:], np.nan), np.full(s.shape[1:], np.nan)
         q = 100 * np.array([(1 - self.level) / 2, (1 + self.level) / 2])
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN columns
             ok = np.isfinite(s).sum(0) >= 2
             lo, hi = np.nanpercentile(np.where(np.isfinite(s), s, np.nan), q, axis=0)
         return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)

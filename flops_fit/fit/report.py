@@ -87,17 +87,19 @@ def _row(r) -> dict:
 
 def fits_dict(an: Analysis) -> dict:
     runs = an.runs
-    cols = ["id", "budget", "C", "N", "D", "loss", "status", "outlier", "reason", "robust_z", "used",
+    cols = ["id", "budget", "C", "N", "D", "loss", "status", "outlier", "reason", "resid_t", "resid_t_crit", "used",
             "pred_approach2", "pred_approach3"]
     return _clean({
         "schema": SCHEMA, "source": an.source, "unit": an.unit, "status": an.status,
         "settings": {"include_outliers": an.include_outliers, "targets": list(an.targets),
                      "bootstrap": {"n": an.bootstrap.n, "seed": an.bootstrap.seed, "level": an.bootstrap.level,
                                    "resampling": "runs with replacement within each budget"},
-                     "outlier_rule": {"statistic": "|r| / max(1.4826*MAD(r), scale_floor), r = log-loss residual "
-                                                   "from a robust (bisquare) per-budget parabola in log10 N",
-                                      "threshold": outliers.Z_THRESHOLD, "scale_floor": outliers.SCALE_FLOOR,
-                                      "min_points": outliers.MIN_SCREEN_POINTS}},
+                     "outlier_rule": {
+                         "statistic": "externally studentized (leave-one-out) residual t of log loss around the "
+                                      "per-budget least-squares parabola in log10 N; scale floored at scale_floor",
+                         "threshold": "|t| > resid_t_crit = Student-t quantile, n-4 dof, two-sided at family_alpha/n",
+                         "family_alpha": outliers.FAMILY_ALPHA, "scale_floor": outliers.SCALE_FLOOR,
+                         "min_points": outliers.MIN_SCREEN_POINTS}},
         "approach2": _approach2(an),
         "approach3": _approach3(an),
         "runs": runs[cols].to_dict(orient="records"),
