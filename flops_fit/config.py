@@ -43,7 +43,7 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
 
     overrides = [str(o) for o in overrides]
     for o in overrides:
-        if "=" not in o:
+        if "=" not in o and not o.startswith("~"):
             raise ConfigError(f"override {o!r} is not key=value (e.g. model=gpt, budgets.values=[1e12,1e13])")
     cdir = config_dir()
     if not (cdir / "config.yaml").is_file():

@@ -1,0 +1,39 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    """A folder on sys.path where a test writes its own plugin modules (outside the repo)."""
+    from flops_fit.plugins import _load_cached
+    d = tmp_path / "userplugins"
+    d.mkdir()
+    monkeypatch.syspath_prepend(str(d))
+    _load_cached.cache_clear()
+    yield d
+    _load_cached.cache_clear()
+    for name in [m for m in sys.modules if m.startswith("ff_test_")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """A copy of the workflow (Snakefile, workflow/, scripts/, config/, profiles/) in a temporary folder."""
+    dst = tmp_path / "wf"
+    dst.mkdir()
+    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / name)
+    return dst
+
+
+def snakemake(cwd, *args, timeout=600):
+    """Run snakemake in cwd; return the completed process (stdout+stderr in .stdout)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
