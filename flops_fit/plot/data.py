@@ -1,0 +1,172 @@
+"""Read a finished sweep's saved results (runs.csv, fits.json, per-run curve.jsonl). Never fits anything."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger("flops_fit.plot")
+
+A3_OK = ("ok", "hit_bound")          # Approach 3 statuses whose parameters are usable (as in the table)
+
+
+def skip(figure: str, why: str) -> None:
+    """A figure cannot be drawn from the saved results: warn and move on (never raise)."""
+    msg = f"plot: skipping {figure}: {why}"
+    log.warning(msg)
+    warnings.warn(msg, stacklevel=3)
+
+
+def num(x, default=np.nan) -> float:
+    """fits.json writes NaN as null; read it back as NaN."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def est(d) -> tuple[float, float, float]:
+    """An {"value","lo","hi"} estimate as (value, lo, hi) floats (NaN where missing)."""
+    d = d or {}
+    return num(d.get("value")), num(d.get("lo")), num(d.get("hi"))
+
+
+@dataclass
+class Sweep:
+    dir: Path
+    runs: pd.DataFrame                 # runs.csv joined with the fit's per-run columns (outlier, used, predictions)
+    fits: dict                         # fits.json, as saved
+    unit: str = "tokens"
+    curves: dict = field(default_factory=dict)   # run id -> DataFrame(step, units, train_loss[, val_loss])
+
+    @property
+    def a2(self) -> dict:
+        return self.fits.get("approach2") or {}
+
+    @property
+    def a3(self) -> dict:
+        return self.fits.get("approach3") or {}
+
+    @property
+    def a3_ok(self) -> bool:
+        a3 = self.a3
+        return a3.get("status") in A3_OK and all(
+            np.isfinite(num((a3.get(k) or {}).get("value"))) for k in ("E", "A", "B", "alpha", "beta"))
+
+    @property
+    def a2_ok(self) -> bool:
+        return self.a2.get("status") == "ok"
+
+    def table(self, approach: str | None = None) -> pd.DataFrame:
+        """The Chinchilla table rows saved in fits.json, flattened (value, _lo, _hi per quantity)."""
+        recs = []
+        for r in self.fits.get("table") or []:
+            rec = {"approach": r.get("approach"), "budget": num(r.get("budget")), "kind": r.get("kind")}
+            for k in ("n_star", "d_star", "ratio", "loss"):
+                rec[k], rec[f"{k}_lo"], rec[f"{k}_hi"] = est(r.get(k))
+            recs.append(rec)
+        df = pd.DataFrame(recs, columns=["approach", "budget", "kind"] + [
+            f"{k}{s}" for k in ("n_star", "d_star", "ratio", "loss") for s in ("", "_lo", "_hi")])
+        if approach is not None:
+            df = df[df["approach"] == approach]
+        return df.sort_values("budget").reset_index(drop=True)
+
+    @property
+    def targets(self) -> list[float]:
+        return [float(t) for t in (self.fits.get("settings") or {}).get("targets") or []]
+
+    @property
+    def level(self) -> int:
+        b = (self.fits.get("settings") or {}).get("bootstrap") or {}
+        return int(round(100 * num(b.get("level"), 0.95)))
+
+
+def _read_curve(path: Path) -> pd.DataFrame | None:
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:      # a run killed mid-write leaves a torn last line
+                continue
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    if "units" not in df.columns or "train_loss" not in df.columns:
+        return None
+    for c in ("step", "units", "train_loss", "val_loss"):
+        if c in df.columns:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df.sort_values("units").reset_index(drop=True)
+
+
+def _run_dir(sweep_dir: Path, rid: str, run_dir) -> Path | None:
+    cands = []
+    if isinstance(run_dir, str) and run_dir:
+        p = Path(run_dir)
+        cands += [p, sweep_dir / p, sweep_dir / "runs" / p.name]
+    cands.append(sweep_dir / "runs" / str(rid))
+    for c in cands:
+        if (c / "curve.jsonl").is_file():
+            return c
+    return None
+
+
+def load_sweep(sweep_dir) -> Sweep:
+    """runs.csv + fits.json (+ curves). Raises FileNotFoundError only if runs.csv and fits.json are both absent."""
+    sweep_dir = Path(sweep_dir)
+    runs_path, fits_path = sweep_dir / "runs.csv", sweep_dir / "fits.json"
+    fits = {}
+    if fits_path.is_file():
+        with open(fits_path) as f:
+            fits = json.load(f)
+    else:
+        skip("every fitted curve", f"{fits_path} not found")
+    raw = pd.read_csv(runs_path) if runs_path.is_file() else None
+    if raw is None and not fits:
+        raise FileNotFoundError(f"neither {runs_path} nor {fits_path} exists: run the sweep and the fit first")
+
+    fr = pd.DataFrame(fits.get("runs") or [])
+    if raw is not None:
+        df = pd.DataFrame({"id": raw["id"].astype(str)})
+        df["budget"] = pd.to_numeric(raw.get("budget_flops"), errors="coerce")
+        df["N"] = pd.to_numeric(raw.get("params"), errors="coerce")
+        df["D"] = pd.to_numeric(raw.get("data_units"), errors="coerce")
+        df["loss"] = pd.to_numeric(raw.get("final_loss"), errors="coerce")
+        df["status"] = raw.get("status", pd.Series(["completed"] * len(raw))).fillna("completed").astype(str)
+        df["run_dir"] = raw["run_dir"] if "run_dir" in raw.columns else None
+        unit = str(raw["unit"].dropna().iloc[0]) if "unit" in raw.columns and raw["unit"].notna().any() else None
+    else:
+        df = fr[["id", "budget", "N", "D", "loss", "status"]].copy()
+        df["run_dir"] = None
+        unit = None
+    for c in ("outlier", "used", "pred_approach2", "pred_approach3", "reason"):
+        if not fr.empty and c in fr.columns:
+            df[c] = df["id"].map(dict(zip(fr["id"].astype(str), fr[c])))
+        else:
+            df[c] = np.nan
+    df["outlier"] = df["outlier"].fillna(False).astype(bool)
+    df["completed"] = df["status"].str.lower().eq("completed")
+    df["used"] = df["used"].where(df["used"].notna(), df["completed"] & ~df["outlier"]).astype(bool)
+    for c in ("pred_approach2", "pred_approach3"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    unit = unit or fits.get("unit") or "tokens"
+
+    curves = {}
+    for rid, rd in zip(df["id"], df["run_dir"]):
+        d = _run_dir(sweep_dir, rid, rd)
+        if d is not None:
+            c = _read_curve(d / "curve.jsonl")
+            if c is not None:
+                curves[rid] = c
+    return Sweep(sweep_dir, df.sort_values(["budget", "N"]).reset_index(drop=True), fits, unit, curves)

@@ -1,0 +1,110 @@
+"""IsoFLOP curves: final loss vs N (and vs D) per compute budget, with the saved per-budget parabolas,
+N* (D*) and its bootstrap interval, flagged outliers (excluded from the fit), edge-of-grid optima."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+
+from . import theme
+from .data import Sweep, est, num, skip
+
+_VAR = {"N": ("parabola_n", "n_star", "Parameters $N$"),
+        "D": ("parabola_d", "d_star", None)}
+
+
+def _parabola(p: dict, pad: float = 0.08):
+    c0, c1, c2 = (num(p.get(k)) for k in ("c0", "c1", "c2"))
+    lo, hi = num(p.get("x_min")), num(p.get("x_max"))
+    if not all(np.isfinite([c0, c1, c2, lo, hi])):
+        return None
+    span = max(hi - lo, 0.1)
+    x = np.linspace(lo - pad * span, hi + pad * span, 200)
+    return 10 ** x, c0 + c1 * x + c2 * x * x
+
+
+def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
+    pkey, okey, xlabel = _VAR[var]
+    runs = sw.runs
+    flags = {"outlier": False, "failed": False, "edge": False, "bad": False}
+    fits = {num(b.get("budget")): b for b in sw.a2.get("budgets") or []}
+    for budget, g in runs.groupby("budget"):
+        c = colors.get(float(budget), "0.5")
+        ok = g[g["completed"] & ~g["outlier"] & g["loss"].notna()]
+        ax.scatter(ok[var], ok["loss"], s=14, color=c, edgecolor="white", linewidths=0.3, zorder=4)
+        out = g[g["completed"] & g["outlier"] & g["loss"].notna()]
+        if len(out):
+            flags["outlier"] = True
+            ax.scatter(out[var], out["loss"], **theme.OUTLIER)
+        bad = g[~g["completed"] & g["loss"].notna()]
+        if len(bad):
+            flags["failed"] = True
+            ax.scatter(bad[var], bad["loss"], **theme.FAILED)
+        b = fits.get(float(budget))
+        if not b:
+            continue
+        p = b.get(pkey) or {}
+        curve = _parabola(p)
+        status = p.get("status", b.get("status"))
+        if curve is not None:
+            ls = "-" if status == "ok" else ":"
+            ax.plot(*curve, color=c, ls=ls, lw=0.9, zorder=3)
+        v, lo, hi = est(b.get(okey))
+        lstar = num((b.get("l_star") or {}).get("value"))
+        if status == "ok" and np.isfinite(v) and np.isfinite(lstar):
+            xerr = None
+            if np.isfinite(lo) and np.isfinite(hi):
+                xerr = [[max(v - lo, 0)], [max(hi - v, 0)]]
+            ax.errorbar([v], [lstar], xerr=xerr, fmt="*", ms=7, color=c, mec="black", mew=0.4,
+                        ecolor=c, elinewidth=1.0, capsize=2, zorder=7)
+        elif status == "edge_of_grid" and len(ok):
+            flags["edge"] = True
+            best = ok.loc[ok["loss"].idxmin()]
+            ax.scatter([best[var]], [best["loss"]], marker="s", s=40, facecolor="none", edgecolor="black",
+                       linewidths=0.9, zorder=8)
+            arrow = 1 if (np.isfinite(v) and v > best[var]) else -1
+            ax.annotate("", xy=(best[var] * 10 ** (0.12 * arrow), best["loss"]), xytext=(best[var], best["loss"]),
+                        arrowprops=dict(arrowstyle="->", color="black", lw=0.8), zorder=8)
+        elif status not in ("ok", None):
+            flags["bad"] = True
+    theme.log_axis(ax, "x")
+    ax.set_xlabel(xlabel or f"Training {theme.unit_label(sw.unit)} $D$")
+    ax.set_ylabel("Final loss")
+    ax.grid(True, which="major")
+    return flags
+
+
+def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
+    runs = sw.runs[sw.runs["loss"].notna()]
+    if runs.empty:
+        skip("isoflop", "no run has a final loss")
+        return []
+    if not sw.a2.get("budgets"):
+        skip("isoflop parabolas", "fits.json has no Approach 2 per-budget fits; drawing the runs only")
+    fig, axes = plt.subplots(1, 2, figsize=(theme.PAGE, 2.7), sharey=True)
+    flags = {}
+    for ax, var in zip(axes, ("N", "D")):
+        for k, v in _panel(ax, sw, var, colors).items():
+            flags[k] = flags.get(k, False) or v
+    axes[1].set_ylabel("")
+    axes[0].set_title("IsoFLOP profiles: loss vs model size")
+    axes[1].set_title(f"IsoFLOP profiles: loss vs training {theme.unit_label(sw.unit)}")
+
+    handles = [Line2D([], [], color=colors[b], marker="o", ms=3.5, lw=0.9, label=theme.budget_label(b))
+               for b in sorted(colors)]
+    level = sw.level
+    handles += [Line2D([], [], color="0.3", marker="*", ms=7, mec="black", mew=0.4, lw=0,
+                       label=f"optimum, {level}% CI")]
+    if flags.get("outlier"):
+        handles.append(Line2D([], [], lw=0, marker=theme.OUTLIER["marker"], color=theme.OUTLIER["color"],
+                              mec="black", mew=0.4, ms=5, label="outlier (excluded)"))
+    if flags.get("failed"):
+        handles.append(Line2D([], [], lw=0, marker="v", mfc="none", mec="0.35", ms=4.5,
+                              label="diverged/failed (excluded)"))
+    if flags.get("edge"):
+        handles.append(Line2D([], [], lw=0, marker="s", mfc="none", mec="black", ms=5,
+                              label="optimum at grid edge\n(arrow: fitted vertex side)"))
+    if flags.get("bad") or flags.get("edge"):
+        handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9, label="parabola not used"))
+    fig.legend(handles=handles, loc="outside right center", title="Compute budget")
+    return theme.save(fig, out_dir, "isoflop")
