@@ -1,0 +1,178 @@
+"""Training-step throughput of flops_fit.train as a fraction of this machine's fp32 matmul peak, and the
+fixed overhead per experiment (process start -> first training step).
+
+    python benchmarks/train_throughput.py [--threads 2] [--steps 8] [--reps 2]
+
+Model: GPT (plugins/gpt.py) d_model 256, 4 layers, head_dim 16, seq 256, batch 16, byte vocab, fp32.
+FLOPs counted per token (forward + backward = 3 x forward):
+  6 * N_matmul            N_matmul = parameters in matmuls (blocks' linears + LM head; not the embedding
+                          lookup, the norms or biases)
+  + 12 * L * S * d        attention scores and weighted sum (QK^T, AV) counted as full S x S matmuls;
+                          the causal kernel may skip the masked half, so "6N only" is the lower bound.
+Peak: the best of several 4096 x 4096 fp32 matmuls (2 * n^3 FLOPs each) on the same threads, same run.
+Steady-state step time: the median interval between consecutive training-batch requests inside
+train() (this module doubles as a timing data plugin), so it includes everything the framework does per
+step (data, logging, checks). The machine is shared and noisy: the framework and a plain hand-written
+PyTorch loop (no Accelerate) are timed alternately, best of --reps each.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+import plugins.text as text  # noqa: E402
+from flops_fit.io import atomic_write_json  # noqa: E402
+from flops_fit.train import train  # noqa: E402
+from plugins.gpt import GPT  # noqa: E402
+
+D, L, HEAD, SEQ, BATCH = 256, 4, 16, 256, 16
+
+
+# ---- this module as a data plugin: plugins.text plus a timestamp per training batch (one loop iteration)
+UNIT, prepare, example_batch, units = text.UNIT, text.prepare, text.example_batch, text.units
+STAMPS: list = []
+
+
+def loader(split, **kw):
+    for batch in text.loader(split, **kw):
+        if split == "train":
+            STAMPS.append(time.perf_counter())
+        yield batch
+
+
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def matmul_peak(n=4096, reps=5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best
+
+
+def flops_per_token(model: GPT) -> tuple[float, float]:
+    n_matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    return 6.0 * n_matmul, 12.0 * L * SEQ * D
+
+
+def spec(data_dir, steps, d=D, n_layer=L, seq=SEQ, batch=BATCH, data_plugin="plugins.text"):
+    tr = {"batch_size": batch, "lr": 1e-3, "min_lr_ratio": 0.1, "warmup_frac": 0.05, "weight_decay": 0.1,
+          "betas": [0.9, 0.95], "grad_clip": 1.0, "precision": "auto", "eval_batches": 1, "eval_every": 10**9,
+          "log_every": 10, "ckpt_every_steps": 0, "ckpt_every_minutes": 0, "keep_ckpt": False, "val_seed": 1234,
+          "divergence_factor": 3.0, "num_processes": 1}
+    return {"id": f"bench-d{d}", "mode": "real", "budget_flops": 0, "params": 0, "size": {"d_model": d},
+            "flops_per_unit": 0.0, "unit": "tokens", "units_per_step": batch * seq, "steps": steps,
+            "data_units": steps * batch * seq,
+            "model": {"plugin": "plugins.gpt:GPT",
+                      "kwargs": {"n_layer": n_layer, "head_dim": HEAD, "vocab_size": 256, "seq_len": seq}},
+            "data": {"plugin": data_plugin, "cfg": {"source": "stdlib", "seq_len": seq}, "key": "bench",
+                     "dir": str(data_dir)},
+            "loss": {"plugin": "plugins.losses:cross_entropy"}, "training": tr, "seed": 0}
+
+
+def plain_loop_step_s(data_dir, steps) -> float:
+    """nanoGPT-style reference: the same model, data and optimizer, no framework."""
+    torch.manual_seed(0)
+    model = GPT(d_model=D, n_layer=L, head_dim=HEAD, seq_len=SEQ)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    data = text._memmap(data_dir, "train")
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        b = text.get_batch(data, SEQ, BATCH, 0, i)
+        loss = torch.nn.functional.cross_entropy(model(b).flatten(0, 1), b["targets"].flatten())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        loss.item()
+        times.append(time.perf_counter() - t0)
+    return _median(times[1:])
+
+
+def framework_step_s(data_dir, tmp, steps, threads) -> float:
+    me = sys.modules.get("train_throughput") or __import__("train_throughput")
+    me.STAMPS.clear()
+    train(spec(data_dir, steps, data_plugin="train_throughput"), Path(tmp) / f"fw-{time.time()}", threads=threads)
+    return _median([b - a for a, b in zip(me.STAMPS[1:], me.STAMPS[2:])])  # skip the first step
+
+
+CHILD = """
+import json, sys, time
+t_main = time.time()
+from flops_fit.train import train
+t_entry = time.time()
+m = train(json.load(open(sys.argv[1])), sys.argv[2], threads=int(sys.argv[3]))
+print(json.dumps({"t_main": t_main, "t_entry": t_entry, "startup_s": m["startup_s"]}))
+"""
+
+
+def overhead(data_dir, tmp, threads, d) -> dict:
+    """Process start -> first training step begins, for a fresh `python` process (as the runner launches)."""
+    p = Path(tmp) / f"spec-{d}.json"
+    p.write_text(json.dumps(spec(data_dir, steps=1, d=d, n_layer=2 if d < 64 else L, seq=128 if d < 64 else SEQ)))
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", CHILD, str(p), str(Path(tmp) / f"ovh-{d}"), str(threads)],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"interpreter": r["t_main"] - t0, "imports": r["t_entry"] - r["t_main"], "setup": r["startup_s"],
+            "total": r["t_entry"] - t0 + r["startup_s"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=8, help="training steps per timing")
+    ap.add_argument("--reps", type=int, default=2, help="alternating repeats (best of)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "pysource"
+        atomic_write_json(data_dir / "meta.json", text.prepare({"source": "stdlib", "seq_len": SEQ}, data_dir))
+        ovh = {d: overhead(data_dir, tmp, args.threads, d) for d in (16, D)}
+
+        peak, step_s, plain_s = 0.0, float("inf"), float("inf")
+        for _ in range(args.reps):
+            peak = max(peak, matmul_peak())
+            step_s = min(step_s, framework_step_s(data_dir, tmp, args.steps, args.threads))
+            plain_s = min(plain_s, plain_loop_step_s(data_dir, args.steps))
+
+    model = GPT(d_model=D, n_layer=L, head_dim=HEAD, seq_len=SEQ)
+    f6n, fatt = flops_per_token(model)
+    tokens = BATCH * SEQ
+    rows = [("flops_fit.train (steady state)", step_s), ("plain PyTorch loop (reference)", plain_s)]
+    print(f"\nGPT d_model={D} L={L} seq={SEQ} batch={BATCH}, {args.threads} threads, fp32; "
+          f"N={model.num_params():,} params ({int(f6n / 6):,} in matmuls)")
+    print(f"FLOPs/token: 6N = {f6n / 1e6:.2f} M + attention 12*L*S*d = {fatt / 1e6:.2f} M "
+          f"-> {(f6n + fatt) / 1e6:.2f} M;  matmul peak (4096^2 fp32) = {peak / 1e9:.1f} GFLOP/s\n")
+    print(f"| {'loop':32s} | step s | tokens/s | GFLOP/s (6N+att) | of peak | of peak (6N only) |")
+    print(f"|{'-' * 34}|--------|----------|------------------|---------|-------------------|")
+    for name, s in rows:
+        fl = tokens * (f6n + fatt) / s
+        print(f"| {name:32s} | {s:6.3f} | {tokens / s:8,.0f} | {fl / 1e9:16.1f} | {fl / peak:7.1%} | "
+              f"{tokens * f6n / s / peak:17.1%} |")
+    print("\nFixed overhead per experiment: process start -> first training step (fresh interpreter)")
+    print(f"| {'model':14s} | interpreter | imports | setup (Accelerator, model, data, val batches) | total |")
+    print(f"|{'-' * 16}|-------------|---------|------------------------------------------------|-------|")
+    for d, o in ovh.items():
+        print(f"| GPT d_model={d:<3d} | {o['interpreter']:10.2f}s | {o['imports']:6.2f}s | {o['setup']:45.2f}s |"
+              f" {o['total']:4.2f}s |")
+
+
+if __name__ == "__main__":
+    main()
