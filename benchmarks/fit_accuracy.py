@@ -5,13 +5,17 @@ IsoFLOP sweeps with known truth.
 
 Surfaces L = E + A/N^alpha + B/D^beta; per budget, sizes log-spaced from x1/spread to x spread
 around the true optimum; D = C/(6N); log-loss noise N(0, sigma). Prints median and 90th-percentile
-relative error |a_hat - a| / a per approach.
+relative error |a_hat - a| / a per approach, and for reference the Gaussian maximum-likelihood
+estimate (least squares on log loss, started from the truth and from the A3 fit): the noise
+floor that no estimator of a on this design beats by much.
 """
 import argparse
 import time
 
 import numpy as np
 import pandas as pd
+
+from scipy.optimize import least_squares
 
 from flops_fit.fit import fit_approach2, fit_surface, load_runs
 
@@ -27,12 +31,14 @@ def true_a(s):
     return s["beta"] / (s["alpha"] + s["beta"])
 
 
-def isoflop_sweep(s, budgets=BUDGETS, n_sizes=9, spread=4.0, sigma=0.0, seed=0):
-    """A synthetic IsoFLOP sweep as a run table (short column names)."""
+def isoflop_sweep(s, budgets=BUDGETS, n_sizes=9, spread=4.0, sigma=0.0, seed=0, prior=None):
+    """A synthetic IsoFLOP sweep as a run table (short column names). Sizes are centred on the true
+    optimum, or with prior=r on a planner's guess N = sqrt(C / (6 r)) (r tokens per parameter)."""
     rng = np.random.default_rng(seed)
     a = true_a(s)
     G = (s["alpha"] * s["A"] / (s["beta"] * s["B"])) ** (1 / (s["alpha"] + s["beta"]))
-    N = np.concatenate([G * (C / 6) ** a * np.geomspace(1 / spread, spread, n_sizes) for C in budgets])
+    centre = (lambda C: G * (C / 6) ** a) if prior is None else (lambda C: np.sqrt(C / (6 * prior)))
+    N = np.concatenate([centre(C) * np.geomspace(1 / spread, spread, n_sizes) for C in budgets])
     C = np.repeat(budgets, n_sizes)
     D = C / (6 * N)
     L = s["E"] + s["A"] * N ** -s["alpha"] + s["B"] * D ** -s["beta"]
@@ -40,16 +46,32 @@ def isoflop_sweep(s, budgets=BUDGETS, n_sizes=9, spread=4.0, sigma=0.0, seed=0):
     return pd.DataFrame({"id": [f"r{i}" for i in range(len(N))], "N": N, "D": D, "loss": L, "C": C, "budget": C})
 
 
-def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS):
+def mle_a(N, D, L, starts):
+    """a from least squares on log loss (the Gaussian MLE), best of the given starts."""
+    N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
+    lu, lv, lL = np.log(N / N0), np.log(D / D0), np.log(L)
+    resid = lambda x: np.log(x[0] + x[1] * np.exp(-x[3] * lu) + x[2] * np.exp(-x[4] * lv)) - lL  # noqa: E731
+    best = None
+    for E, A, B, al, be in starts:
+        r = least_squares(resid, [E, A * N0 ** -al, B * D0 ** -be, al, be],
+                          bounds=([0, 0, 0, 1e-3, 1e-3], [np.inf, np.inf, np.inf, 5, 5]))
+        best = r if best is None or r.cost < best.cost else best
+    return best.x[4] / (best.x[3] + best.x[4])
+
+
+def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS, mle=False, prior=None):
     a = true_a(s)
-    e2, e3 = [], []
+    e2, e3, em = [], [], []
     for seed in range(seeds):
-        runs = load_runs(isoflop_sweep(s, budgets, n_sizes, spread, sigma, seed))
+        runs = load_runs(isoflop_sweep(s, budgets, n_sizes, spread, sigma, seed, prior))
         f2 = fit_approach2(runs)
         f3 = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"])
         e2.append(abs(f2.n_star.exponent - a) / a if f2.status == "ok" else np.inf)
         e3.append(abs(f3.a - a) / a)
-    return np.array(e2), np.array(e3)
+        if mle:
+            starts = [tuple(s[k] for k in ("E", "A", "B", "alpha", "beta")), (f3.E, f3.A, f3.B, f3.alpha, f3.beta)]
+            em.append(abs(mle_a(runs["N"].to_numpy(), runs["D"].to_numpy(), runs["loss"].to_numpy(), starts) - a) / a)
+    return np.array(e2), np.array(e3), np.array(em)
 
 
 def main():
@@ -59,21 +81,25 @@ def main():
     t0 = time.perf_counter()
     print(f"5 budgets x 9 sizes (x1/4..x4 around the true optimum), {args.seeds} seeds; "
           "relative error of a, median / p90 (%)\n")
-    print(f"| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | MLE p90 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, s in SURFACES.items():
         for sigma in (0.005, 0.02, 0.05):
-            e2, e3 = errors(s, sigma, args.seeds)
+            e2, e3, em = errors(s, sigma, args.seeds, mle=True)
             q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
             print(f"| {name} | {sigma} | {true_a(s):.4f} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | "
-                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} |", flush=True)
-    print("\nMock-sweep design: 5 budgets x 7 sizes, spread x4 each side, Chinchilla-like surface")
-    print("| sigma | A2 median | A2 p90 | A3 median | A3 p90 |")
-    print("|---|---|---|---|---|")
-    for sigma in (0.0, 0.002, 0.005):
-        e2, e3 = errors(SURFACES["chinchilla"], sigma, args.seeds, n_sizes=7, spread=4.0)
-        q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
-        print(f"| {sigma} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | {q(e3, 90):.2f} |", flush=True)
+                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | {q(em, 90):.2f} |", flush=True)
+    print("\nMock-sweep design: 5 budgets x 7 sizes, spread x4 each side, Chinchilla-like surface;")
+    print("centred on the truth, or on a prior of 20 tokens/param (N = sqrt(C/120)), as a planner would")
+    print("| centre | sigma | A2 median | A2 p90 | A3 median | A3 p90 |")
+    print("|---|---|---|---|---|---|")
+    for prior in (None, 20.0):
+        for sigma in (0.0, 0.002, 0.005):
+            e2, e3, _ = errors(SURFACES["chinchilla"], sigma, args.seeds, n_sizes=7, spread=4.0, prior=prior)
+            q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
+            label = "truth" if prior is None else "20 tok/param"
+            print(f"| {label} | {sigma} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | "
+                  f"{q(e3, 90):.2f} |", flush=True)
     print(f"\ntotal {time.perf_counter() - t0:.1f} s")
 
 
