@@ -167,7 +167,7 @@ def main():
         print(f"| {name:32s} | {s:6.3f} | {tokens / s:8,.0f} | {fl / 1e9:16.1f} | {fl / peak:7.1%} | "
               f"{tokens * f6n / s / peak:17.1%} |")
     print("\nFixed overhead per experiment: process start -> first training step (fresh interpreter)")
-    print(f"| {'model':14s} | interpreter | imports | setup (Accelerator, model, data, val batches) | total |")
+    print(f"| {'model':14s} | interpreter | imports | setup: train() entry -> first step begins    | total |")
     print(f"|{'-' * 16}|-------------|---------|------------------------------------------------|-------|")
     for d, o in ovh.items():
         print(f"| GPT d_model={d:<3d} | {o['interpreter']:10.2f}s | {o['imports']:6.2f}s | {o['setup']:45.2f}s |"

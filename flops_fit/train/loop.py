@@ -65,7 +65,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
 
     # ---- setup: Accelerator first, seed, plugins, model, optimizer, schedule, prepare in one call
     accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
-                              step_scheduler_with_optimizer=False)
+                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
     set_seed(int(spec["seed"]))
     model_cls, data, loss_fn = load(spec["model"]["plugin"]), load(spec["data"]["plugin"]), load(spec["loss"]["plugin"])
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
@@ -125,6 +125,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     with StopSignals() as sig:
         try:
             while step < steps:
+                if startup_s is None:  # fixed overhead: train() entry -> first step begins
+                    startup_s = time.perf_counter() - t_enter
                 batch = next(train_it)
                 units_step = data.units(batch)
                 local = _rows(batch, lo, hi)
@@ -148,8 +150,6 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                 units_done += units_step
                 units_seg += units_step
                 bar.update(1)
-                if startup_s is None:
-                    startup_s = time.perf_counter() - t_enter
 
                 # sync point: every log_every steps, the first step and the last
                 if step % log_every == 0 or step % eval_every == 0 or step == steps or step == 1:
@@ -201,13 +201,14 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
         ckpt.remove()
     if accelerator.is_main_process:
         curve.close()
-    wall_s = broadcast_object_list([wall_s])[0] if world > 1 else wall_s
     metrics = {
         "status": status, "final_loss": final_loss, "steps": step, "data_units": units_done,
         "flops_executed": float(spec["flops_per_unit"]) * units_done, "wall_s": wall_s,
         "units_per_s": units_done / wall_s if wall_s > 0 else None, "device": _device_name(accelerator),
         "precision": precision, "global_batch": B, "reason": reason, "startup_s": startup_s,
     }
+    if world > 1:  # identical on every process (timings differ slightly between processes)
+        metrics = broadcast_object_list([metrics])[0]
     accelerator.print(f"[{spec.get('id', 'train')}] {status}: steps {step}/{steps}, {spec.get('unit', 'units')} "
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)

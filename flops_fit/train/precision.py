@@ -22,3 +22,9 @@ def resolve(precision: str = "auto") -> str:
 def accelerate_mixed_precision(precision: str) -> str:
     """The ``Accelerator(mixed_precision=...)`` value for a concrete precision name."""
     return _ACCELERATE[precision]
+
+
+def cpu_only() -> bool:
+    """No accelerator: tell Accelerate so, which also makes torchrun/accelerate-launched processes use gloo."""
+    mps = getattr(torch.backends, "mps", None)
+    return not (torch.cuda.is_available() or (mps is not None and mps.is_available()))
