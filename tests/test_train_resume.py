@@ -77,3 +77,11 @@ class TestResume:
         m = train(spec, tmp_path, threads=1)
         assert m["status"] == "completed" and m["final_loss"] == reference[0]["final_loss"]
         assert _curve_steps(tmp_path) == _curve_steps(reference[1])
+
+    def test_checkpoint_of_another_experiment_is_refused(self, pysource, tmp_path):  # noqa: F811
+        spec = _spec(pysource, keep_ckpt=True)
+        spec["steps"] = 12
+        train({**spec, "training": {**spec["training"], "ckpt_every_steps": 5}}, tmp_path, threads=1)
+        assert json.loads((tmp_path / "ckpt" / "ckpt.json").read_text())["step"] == 12  # the final model is kept
+        with pytest.raises(RuntimeError, match="different experiment"):
+            train({**spec, "seed": 1}, tmp_path, threads=1)

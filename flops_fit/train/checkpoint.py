@@ -4,6 +4,8 @@ Crash safety: the state is written to a temporary folder and renamed, then ``ckp
 folder name, written atomically) is switched to it, then older folders are removed. A kill at any point
 leaves ``ckpt.json`` pointing at a complete state. Resume reads ``ckpt.json`` and nothing else.
 """
+import hashlib
+import json
 import shutil
 import signal
 import time
@@ -12,18 +14,35 @@ from pathlib import Path
 from flops_fit.io import atomic_write_json, read_json
 
 
+# training keys that change the trajectory; the others (logging, checkpoint cadence) may differ on resume
+_RECIPE = ("batch_size", "lr", "min_lr_ratio", "warmup_frac", "weight_decay", "betas", "grad_clip", "precision")
+
+
+def fingerprint(spec: dict) -> str:
+    """What a checkpoint must match to be resumed: model, size, data, loss, steps, seed and the recipe."""
+    key = {k: spec.get(k) for k in ("model", "size", "data", "loss", "steps", "seed")}
+    key["training"] = {k: spec["training"].get(k) for k in _RECIPE}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 class Checkpointer:
-    def __init__(self, ckpt_dir, accelerator):
+    def __init__(self, ckpt_dir, accelerator, fingerprint: str = ""):
         self.dir = Path(ckpt_dir)
         self.acc = accelerator
+        self.fingerprint = fingerprint
         self.last_save = time.monotonic()
 
     def load(self) -> dict | None:
-        """Restore the latest state into the prepared objects; return its info dict (``step``, ...) or None."""
+        """Restore the latest state into the prepared objects; return its info dict (``step``, ...) or None.
+
+        A checkpoint of a different experiment (other spec fingerprint) is an error, not silently reused."""
         info_path = self.dir / "ckpt.json"
         if not info_path.exists():
             return None
         info = read_json(info_path)
+        if self.fingerprint and info.get("fingerprint") not in (None, self.fingerprint):
+            raise RuntimeError(f"{self.dir} holds a checkpoint of a different experiment (fingerprint "
+                               f"{info.get('fingerprint')} != {self.fingerprint}); remove it to start afresh")
         self.acc.load_state(str(self.dir / info["state"]))
         self.last_save = time.monotonic()
         return info
@@ -42,7 +61,8 @@ class Checkpointer:
             final = self.dir / name
             shutil.rmtree(final, ignore_errors=True)
             tmp.rename(final)
-            atomic_write_json(self.dir / "ckpt.json", {"step": step, "state": name, **extra})
+            atomic_write_json(self.dir / "ckpt.json",
+                              {"step": step, "state": name, "fingerprint": self.fingerprint, **extra})
             for old in self.dir.iterdir():
                 if old.name != name and old.name != "ckpt.json":
                     shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from flops_fit.io import read_json
 
 from . import precision as prec
 from ._plugins import load
-from .checkpoint import Checkpointer, StopSignals
+from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
 
 
@@ -92,7 +92,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     div_factor, w_steps = float(tr.get("divergence_factor") or 0), warmup_steps(steps, tr["warmup_frac"])
 
     # ---- resume
-    ckpt = Checkpointer(run_dir / "ckpt", accelerator)
+    ckpt = Checkpointer(run_dir / "ckpt", accelerator, fingerprint(spec))
     info = ckpt.load() or {}
     step, units_done = int(info.get("step", 0)), int(info.get("units", 0))
     prev_wall, init_loss = float(info.get("wall_s", 0.0)), info.get("init_loss")
@@ -197,7 +197,9 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     final = evaluate(raw_model, loss_fn, val_batches, accelerator)
     final_loss = final if math.isfinite(final) else None
     log({**rec, "val_loss": final_loss})  # the last train-loss point (end of run or divergence)
-    if status == "completed" and not tr.get("keep_ckpt"):
+    if status == "completed" and tr.get("keep_ckpt"):
+        ckpt.save(step, units=units_done, init_loss=init_loss, wall_s=wall_s)  # the final model, kept
+    elif status == "completed":
         ckpt.remove()
     if accelerator.is_main_process:
         curve.close()
