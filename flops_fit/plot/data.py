@@ -111,14 +111,14 @@ def _read_curve(path: Path) -> pd.DataFrame | None:
 
 
 def _run_dir(sweep_dir: Path, rid: str, run_dir) -> Path | None:
-    cands = []
+    """The run's folder: the sweep's own runs/<id> first (a copied or moved sweep), then runs.csv's run_dir."""
+    cands = [sweep_dir / "runs" / str(rid)]
     if isinstance(run_dir, str) and run_dir:
         p = Path(run_dir)
-        cands += [p, sweep_dir / p, sweep_dir / "runs" / p.name]
-    cands.append(sweep_dir / "runs" / str(rid))
+        cands += [sweep_dir / "runs" / p.name, p, sweep_dir / p]
     for c in cands:
-        if (c / "curve.jsonl").is_file():
-            return c
+        if c.is_dir():         # the first folder that exists is the run's, curve or not
+            return c if (c / "curve.jsonl").is_file() else None
     return None
 
 
@@ -155,9 +155,10 @@ def load_sweep(sweep_dir) -> Sweep:
             df[c] = df["id"].map(dict(zip(fr["id"].astype(str), fr[c])))
         else:
             df[c] = np.nan
-    df["outlier"] = df["outlier"].fillna(False).astype(bool)
+    df["outlier"] = df["outlier"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else v == 1.0)
     df["completed"] = df["status"].str.lower().eq("completed")
-    df["used"] = df["used"].where(df["used"].notna(), df["completed"] & ~df["outlier"]).astype(bool)
+    default_used = df["completed"] & ~df["outlier"]
+    df["used"] = [bool(u) if isinstance(u, (bool, np.bool_)) else bool(d) for u, d in zip(df["used"], default_used)]
     for c in ("pred_approach2", "pred_approach3"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     unit = unit or fits.get("unit") or "tokens"

@@ -35,7 +35,7 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
         out = g[g["completed"] & g["outlier"] & g["loss"].notna()]
         if len(out):
             flags["outlier"] = True
-            ax.scatter(out[var], out["loss"], **theme.OUTLIER)
+            ax.scatter(out[var], out["loss"], **{**theme.OUTLIER, "color": c})
         bad = g[~g["completed"] & g["loss"].notna()]
         if len(bad):
             flags["failed"] = True

@@ -30,7 +30,8 @@ APPROACH = {"approach2": {"color": "#D55E00", "lw": 2.4, "alpha": 0.75, "marker"
                           "short": "A2"},
             "approach3": {"color": "#0072B2", "lw": 1.1, "alpha": 1.0, "marker": "s",
                           "label": "Approach 3 (parametric)", "short": "A3"}}
-OUTLIER = {"marker": "X", "color": "#CC79A7", "s": 28, "edgecolor": "black", "linewidths": 0.4, "zorder": 6}
+# Outliers: an X in the budget's colour (the caller sets the colour), black edge; legend uses grey.
+OUTLIER = {"marker": "X", "color": "0.55", "s": 34, "edgecolor": "black", "linewidths": 0.5, "zorder": 6}
 FAILED = {"marker": "v", "facecolor": "none", "edgecolor": "0.35", "s": 22, "linewidths": 0.8, "zorder": 5}
 DIVERGED_COLOR = "#CC79A7"
 
@@ -88,10 +89,18 @@ def log_axis(ax, which: str = "x", numticks: int = 12) -> None:
     axis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
     lo, hi = (ax.get_xlim() if which == "x" else ax.get_ylim())
     if lo > 0 and np.log10(hi / lo) < 2:
-        axis.set_minor_formatter(ticker.LogFormatterSciNotation(base=10, labelOnlyBase=False,
-                                                                minor_thresholds=(2, 0.5)))
+        axis.set_minor_formatter(ticker.FuncFormatter(_minor_label))
     else:
         axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _minor_label(x, pos=None) -> str:
+    """Label only the 2x and 5x minor ticks (axes spanning under two decades)."""
+    if x <= 0:
+        return ""
+    e = int(np.floor(np.log10(x) + 1e-9))
+    m = round(x / 10 ** e, 6)
+    return rf"${m:g}\times10^{{{e}}}$" if m in (2, 5) else ""
 
 
 def unit_label(unit: str) -> str:
