@@ -63,8 +63,9 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
             ax.scatter([best[var]], [best["loss"]], marker="s", s=40, facecolor="none", edgecolor="black",
                        linewidths=0.9, zorder=8)
             arrow = 1 if (np.isfinite(v) and v > best[var]) else -1
-            ax.annotate("", xy=(best[var] * 10 ** (0.12 * arrow), best["loss"]), xytext=(best[var], best["loss"]),
-                        arrowprops=dict(arrowstyle="->", color="black", lw=0.8), zorder=8)
+            ax.annotate("", xy=(best[var] * 10 ** (0.3 * arrow), best["loss"]),
+                        xytext=(best[var] * 10 ** (0.06 * arrow), best["loss"]),
+                        arrowprops=dict(arrowstyle="-|>", color="black", lw=0.9, mutation_scale=7), zorder=8)
         elif status not in ("ok", None):
             flags["bad"] = True
     theme.log_axis(ax, "x")

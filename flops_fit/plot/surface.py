@@ -22,15 +22,15 @@ def _levels(L):
 
 
 def _runs(ax, sw: Sweep, x, y):
+    bad = sw.runs[~sw.runs["completed"]]          # diverged/failed runs have a place on the plane, no loss
     r = sw.runs[sw.runs["loss"].notna()]
-    ok = r[r["used"]]
+    ok = r[r["used"] & r["completed"]]
     ax.scatter(x(ok), y(ok), s=10, facecolor="white", edgecolor="black", linewidths=0.5, zorder=5)
     out = r[r["outlier"] & r["completed"]]
     if len(out):
         ax.scatter(x(out), y(out), **{**theme.OUTLIER, "s": 20})
-    bad = r[~r["completed"]]
     if len(bad):
-        ax.scatter(x(bad), y(bad), **theme.FAILED)
+        ax.scatter(x(bad), y(bad), **{**theme.FAILED, "edgecolor": theme.DIVERGED_COLOR, "s": 30, "linewidths": 1.1})
     return len(out) > 0, len(bad) > 0
 
 
@@ -109,6 +109,8 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
         handles.append(Line2D([], [], lw=0, marker=theme.OUTLIER["marker"], color=theme.OUTLIER["color"],
                               mec="black", mew=0.4, ms=4.5, label="outlier (excluded)"))
     if has_bad:
-        handles.append(Line2D([], [], lw=0, marker="v", mfc="none", mec="0.35", ms=4, label="diverged/failed"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=6.5)
+        handles.append(Line2D([], [], lw=0, marker="v", mfc="none", mec=theme.DIVERGED_COLOR, mew=1.1, ms=4.5,
+                              label="diverged/failed"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=(len(handles) + 1) // 2 if len(handles) > 5 else 5,
+               fontsize=6.5)
     return theme.save(fig, out_dir, "surface")
