@@ -24,6 +24,7 @@ include: "workflow/plot.smk"
 rule all:
     input:
         rules.plan.output.plan,
+        all_metrics(),  # listed here too, so a deleted result file is retrained (and everything after it)
         rules.fit_scaling_laws.output.fits,
         rules.plot.output.plots,
     default_target: True

@@ -1,0 +1,84 @@
+"""Mock training and the in-process pipeline: plan -> mock runs -> collect -> fit recovers the known surface."""
+import json
+
+import pytest
+
+from flops_fit.config import load_config
+from flops_fit.mock import surface_loss, true_exponents
+from flops_fit.plan import plan, sweep_dir
+from flops_fit.results import ResultsError, collect, read_metrics, write_runs_csv
+from flops_fit.runner import is_complete, run_experiment
+from flops_fit.stages import analyze
+
+
+@pytest.fixture(scope="module")
+def mock_sweep(tmp_path_factory):
+    """The preset=mock sweep (5 budgets x 7 sizes), run in-process."""
+    root = tmp_path_factory.mktemp("mock")
+    cfg = load_config(["preset=mock", f"results_dir={root}", "analysis.bootstrap=100"])
+    p = plan(cfg)
+    sdir = sweep_dir(cfg)
+    paths = []
+    for spec in p["experiments"]:
+        run_experiment(spec, sdir / "runs" / spec["id"])
+        paths.append(sdir / "runs" / spec["id"] / "metrics.json")
+    write_runs_csv(paths, sdir / "runs.csv")
+    analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
+    return cfg, p, sdir
+
+
+class TestMockRunner:
+    def test_metrics_follow_the_schema_and_the_surface(self, mock_sweep):
+        cfg, p, sdir = mock_sweep
+        spec = p["experiments"][0]
+        m = read_metrics(sdir / "runs" / spec["id"] / "metrics.json")
+        assert m["mode"] == "mock" and m["device"] == "mock" and m["status"] == "completed"
+        truth = surface_loss(spec["params"], spec["data_units"], **cfg["mock"])
+        assert m["final_loss"] == pytest.approx(truth, rel=5 * cfg["mock"]["noise"])
+        assert m["flops_executed"] == pytest.approx(spec["budget_flops"], rel=0.01)
+
+    def test_noise_is_seeded_per_experiment(self, mock_sweep, tmp_path):
+        _, p, sdir = mock_sweep
+        spec = p["experiments"][3]
+        again = run_experiment(spec, tmp_path / "again")
+        assert again["final_loss"] == read_metrics(sdir / "runs" / spec["id"] / "metrics.json")["final_loss"]
+
+    def test_completed_runs_are_not_redone(self, mock_sweep):
+        _, p, sdir = mock_sweep
+        spec = p["experiments"][0]
+        path = sdir / "runs" / spec["id"] / "metrics.json"
+        before = path.stat().st_mtime_ns
+        assert is_complete(path.parent)
+        run_experiment(spec, path.parent)
+        assert path.stat().st_mtime_ns == before
+
+
+class TestTruthRecovery:
+    def test_approach2_exponent_within_5_percent_of_truth(self, mock_sweep):
+        cfg, _, sdir = mock_sweep
+        fits = json.loads((sdir / "fits.json").read_text())
+        a_true = true_exponents(cfg["mock"])["a"]
+        a = fits["approach2"]["power_laws"]["n_star"]["exponent"]["value"]
+        assert abs(a / a_true - 1) < 0.05, (a, a_true)
+
+    def test_approach3_interval_contains_true_exponent(self, mock_sweep):
+        cfg, _, sdir = mock_sweep
+        fits = json.loads((sdir / "fits.json").read_text())
+        a_true = true_exponents(cfg["mock"])["a"]
+        a = fits["approach3"]["a"]
+        assert a["lo"] <= a_true <= a["hi"], (a, a_true)
+        assert abs(a["value"] / a_true - 1) < 0.03
+
+
+class TestResultsErrors:
+    def test_corrupt_metrics_file_names_the_file(self, tmp_path):
+        bad = tmp_path / "metrics.json"
+        bad.write_text("{not json")
+        with pytest.raises(ResultsError, match="metrics.json: not valid JSON"):
+            collect([bad])
+
+    def test_missing_field_names_the_field(self, tmp_path):
+        bad = tmp_path / "metrics.json"
+        bad.write_text(json.dumps({"id": "x", "status": "completed"}))
+        with pytest.raises(ResultsError, match="missing field"):
+            collect([bad])

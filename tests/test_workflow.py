@@ -1,0 +1,67 @@
+"""The Snakemake workflow end to end on a mock sweep: runs, reruns nothing, adds only new work."""
+import json
+import re
+
+import pytest
+
+from conftest import snakemake
+
+pytestmark = pytest.mark.slow
+MOCK = ["--config", "mode=mock", "--cores", "2"]
+
+
+def job_counts(out: str) -> dict:
+    """Parse Snakemake's 'Job stats' table of a dry run into {rule: count}."""
+    counts = {}
+    m = re.search(r"Job stats:\n(.*?)\n\s*total", out, re.S)
+    for line in (m.group(1).splitlines() if m else []):
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_mock_sweep_end_to_end_and_incremental_reruns(workflow_copy):
+    wf = workflow_copy
+    r = snakemake(wf, *MOCK)
+    assert r.returncode == 0, r.stdout[-3000:]
+    sweep = wf / "results" / "gpt-pysource-mock"
+    plan = json.loads((sweep / "plan.json").read_text())
+    n = len(plan["experiments"])
+    assert n >= 15
+    assert len(list((sweep / "runs").glob("*/metrics.json"))) == n
+    for name in ("runs.csv", "fits.json", "chinchilla_table.md", "chinchilla_table.csv"):
+        assert (sweep / name).stat().st_size > 100, name
+    assert list((sweep / "plots").glob("*.png"))
+
+    # rerun: nothing to do
+    r = snakemake(wf, *MOCK, "-n")
+    assert "Nothing to be done" in r.stdout, r.stdout[-2000:]
+
+    # a budget added to config/budgets.yaml: only its experiments, then the downstream stages
+    budgets = wf / "config" / "budgets.yaml"
+    budgets.write_text(budgets.read_text().replace("values: [3.0e11, 1.0e12, 3.0e12]",
+                                                   "values: [3.0e11, 1.0e12, 3.0e12, 1.0e13]"))
+    r = snakemake(wf, *MOCK, "-n")
+    counts = job_counts(r.stdout)
+    assert 4 <= counts.get("train_run", 0) <= 7, counts
+    assert counts.get("collect") == 1 and counts.get("fit_scaling_laws") == 1
+    to_train = set(re.findall(r"output: results/gpt-pysource-mock/runs/(C[^/]+)/metrics.json", r.stdout))
+    assert len(to_train) == counts["train_run"] and all(i.startswith("C1e13-") for i in to_train), to_train
+    r = snakemake(wf, *MOCK)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert len(list((sweep / "runs").glob("*/metrics.json"))) == n + counts["train_run"]
+
+    # one result deleted: only it and the downstream fit rerun
+    victim = sorted((sweep / "runs").glob("*/metrics.json"))[2]
+    victim.unlink()
+    r = snakemake(wf, *MOCK, "-n")
+    counts = job_counts(r.stdout)
+    assert counts.get("train_run") == 1 and counts.get("fit_scaling_laws") == 1, counts
+    assert victim.parent.name in r.stdout
+
+
+def test_bad_override_stops_with_one_line(workflow_copy):
+    r = snakemake(workflow_copy, "-n", "--cores", "1", "--config", "training__batch_size=-3")
+    assert r.returncode != 0
+    assert "error: config key 'training.batch_size'" in r.stdout
