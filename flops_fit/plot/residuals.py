@@ -72,7 +72,7 @@ def plot_residuals(sw: Sweep, out_dir, colors: dict) -> list:
                                                      "color": [colors.get(b, "0.5") for b in sub["budget"]]})
                 for x, r0, p0 in zip(sub[_PRED[a]], rel, pinned):
                     if r0 != p0:
-                        rax.annotate(f"{r0:+.0f}%", (x, p0), xytext=(4, 0), textcoords="offset points",
+                        rax.annotate(f"{r0:+.2g}%", (x, p0), xytext=(4, 0), textcoords="offset points",
                                      fontsize=6, va="center")
             else:
                 rax.scatter(sub[_PRED[a]], rel, **theme.FAILED)
