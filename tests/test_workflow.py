@@ -40,14 +40,14 @@ def test_mock_sweep_end_to_end_and_incremental_reruns(workflow_copy):
 
     # a budget added to config/budgets.yaml: only its experiments, then the downstream stages
     budgets = wf / "config" / "budgets.yaml"
-    budgets.write_text(budgets.read_text().replace("values: [3.0e11, 1.0e12, 3.0e12]",
-                                                   "values: [3.0e11, 1.0e12, 3.0e12, 1.0e13]"))
+    budgets.write_text(budgets.read_text().replace("values: [1.0e11, 3.0e11, 1.0e12]",
+                                                   "values: [1.0e11, 3.0e11, 1.0e12, 3.0e12]"))
     r = snakemake(wf, *MOCK, "-n")
     counts = job_counts(r.stdout)
     assert 4 <= counts.get("train_run", 0) <= 7, counts
     assert counts.get("collect") == 1 and counts.get("fit_scaling_laws") == 1
     to_train = set(re.findall(r"output: results/gpt-pysource-mock/runs/(C[^/]+)/metrics.json", r.stdout))
-    assert len(to_train) == counts["train_run"] and all(i.startswith("C1e13-") for i in to_train), to_train
+    assert len(to_train) == counts["train_run"] and all(i.startswith("C3e12-") for i in to_train), to_train
     r = snakemake(wf, *MOCK)
     assert r.returncode == 0, r.stdout[-3000:]
     assert len(list((sweep / "runs").glob("*/metrics.json"))) == n + counts["train_run"]
