@@ -19,7 +19,7 @@ A3_OK = ("ok", "hit_bound")          # Approach 3 statuses whose parameters are 
 def skip(figure: str, why: str) -> None:
     """A figure cannot be drawn from the saved results: warn and move on (never raise)."""
     msg = f"plot: skipping {figure}: {why}"
-    log.warning(msg)
+    log.info(msg)                     # the warning below is what users see (stderr, the rule's log)
     warnings.warn(msg, stacklevel=3)
 
 
