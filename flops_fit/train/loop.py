@@ -101,7 +101,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
         run_dir.mkdir(parents=True, exist_ok=True)
         kept = []
         if step and curve_path.exists():  # drop points logged after the checkpoint: they are re-done
-            kept = [l for l in curve_path.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= step]
+            kept = [l for l in curve_path.read_text().splitlines() if _step_of(l) <= step]
         curve_path.write_text("".join(l + "\n" for l in kept))
         curve = open(curve_path, "a")
 
@@ -215,6 +215,13 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)
     return metrics
+
+
+def _step_of(line: str) -> float:
+    try:  # a kill can leave a half-written last line: drop it
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
 
 
 class _null:
