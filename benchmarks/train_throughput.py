@@ -9,7 +9,7 @@ FLOPs counted per token (forward + backward = 3 x forward):
                           lookup, the norms or biases)
   + 12 * L * S * d        attention scores and weighted sum (QK^T, AV) counted as full S x S matmuls;
                           the causal kernel may skip the masked half, so "6N only" is the lower bound.
-Peak: the best of several 4096 x 4096 fp32 matmuls (2 * n^3 FLOPs each) on the same threads, same run.
+Peak: the best of several 2048^2 and 4096^2 fp32 matmuls (2 * n^3 FLOPs each), same threads, same run.
 Steady-state step time: the median interval between consecutive training-batch requests inside
 train() (this module doubles as a timing data plugin), so it includes everything the framework does per
 step (data, logging, checks). The machine is shared and noisy: the framework and a plain hand-written
@@ -146,12 +146,15 @@ def main():
         atomic_write_json(data_dir / "meta.json", text.prepare({"source": "stdlib", "seq_len": SEQ}, data_dir))
         ovh = {d: overhead(data_dir, tmp, args.threads, d) for d in (16, D)}
 
-        peak, step_s, plain_s = 0.0, float("inf"), float("inf")
+        peaks, step_s, plain_s = {2048: 0.0, 4096: 0.0}, float("inf"), float("inf")
         for _ in range(args.reps):
-            peak = max(peak, matmul_peak())
+            for n in peaks:
+                peaks[n] = max(peaks[n], matmul_peak(n))
             step_s = min(step_s, framework_step_s(data_dir, tmp, args.steps, args.threads))
             plain_s = min(plain_s, plain_loop_step_s(data_dir, args.steps))
 
+    peak_n = max(peaks, key=peaks.get)
+    peak = peaks[peak_n]  # the better of the two sizes: the harder reference
     model = GPT(d_model=D, n_layer=L, head_dim=HEAD, seq_len=SEQ)
     f6n, fatt = flops_per_token(model)
     tokens = BATCH * SEQ
@@ -159,7 +162,8 @@ def main():
     print(f"\nGPT d_model={D} L={L} seq={SEQ} batch={BATCH}, {args.threads} threads, fp32; "
           f"N={model.num_params():,} params ({int(f6n / 6):,} in matmuls)")
     print(f"FLOPs/token: 6N = {f6n / 1e6:.2f} M + attention 12*L*S*d = {fatt / 1e6:.2f} M "
-          f"-> {(f6n + fatt) / 1e6:.2f} M;  matmul peak (4096^2 fp32) = {peak / 1e9:.1f} GFLOP/s\n")
+          f"-> {(f6n + fatt) / 1e6:.2f} M;  matmul peak = {peak / 1e9:.1f} GFLOP/s "
+          f"(fp32, best of " + ", ".join(f"{n}^2: {p / 1e9:.1f}" for n, p in peaks.items()) + ")\n")
     print(f"| {'loop':32s} | step s | tokens/s | GFLOP/s (6N+att) | of peak | of peak (6N only) |")
     print(f"|{'-' * 34}|--------|----------|------------------|---------|-------------------|")
     for name, s in rows:

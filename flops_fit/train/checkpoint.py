@@ -20,7 +20,8 @@ _RECIPE = ("batch_size", "lr", "min_lr_ratio", "warmup_frac", "weight_decay", "b
 
 def fingerprint(spec: dict) -> str:
     """What a checkpoint must match to be resumed: model, size, data, loss, steps, seed and the recipe."""
-    key = {k: spec.get(k) for k in ("model", "size", "data", "loss", "steps", "seed")}
+    key = {k: spec.get(k) for k in ("model", "size", "loss", "steps", "seed")}
+    key["data"] = {k: v for k, v in (spec.get("data") or {}).items() if k != "dir"}  # results may move
     key["training"] = {k: spec["training"].get(k) for k in _RECIPE}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
