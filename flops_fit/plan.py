@@ -1,8 +1,8 @@
 """The planner: compute budgets -> IsoFLOP experiments. A pure function of the config.
 
-For each budget C, target sizes are log-spaced around a prior optimum N0 = sqrt(C / (6 r)), where r is
-``planner.tokens_per_param`` (the prior compute-optimal data units per parameter), from N0/spread to
-N0*spread. Each target maps to a real model (the knob value whose measured ``num_params()`` is closest),
+For each budget C, target sizes are log-spaced around a prior optimum N0, from N0/spread to N0*spread,
+where N0 is the size whose run of D = r*N0 data units costs C at the model's measured FLOPs per unit and
+r is ``planner.tokens_per_param`` (the prior compute-optimal data units per parameter). Each target maps to a real model (the knob value whose measured ``num_params()`` is closest),
 and the data units follow from the budget and the measured FLOPs per unit: D = C / flops_per_unit,
 rounded to whole optimizer steps. Points that are infeasible are dropped with a reason.
 
@@ -45,6 +45,20 @@ def peak_lr(training: dict, params: int) -> float:
     return float(lr["base"] * (lr["ref_params"] / params) ** lr["exponent"])
 
 
+def prior_params(table: SizeTable, budget: float, units_per_param: float, size: dict) -> float:
+    """The prior optimum N0: the size whose run of D = r*N0 units costs the budget at its measured FLOPs/unit.
+
+    Solves C = fpu(N0) * r * N0 by fixed-point iteration on k = fpu / (6N), starting from fpu = 6N, so r
+    means data units per parameter for any modality (a ViT's sample costs ~6N per patch, not 6N).
+    """
+    n0 = math.sqrt(budget / (6.0 * units_per_param))
+    for _ in range(3):
+        knob = knob_for_params(table, n0, size)
+        k = table.flops_per_unit(knob) / (6.0 * table.num_params(knob))
+        n0 = math.sqrt(budget / (6.0 * k * units_per_param))
+    return n0
+
+
 def plan(cfg: dict) -> dict:
     """Return {"sweep", "experiments": [spec, ...], "dropped": [{budget_flops, target_params, reason}, ...]}."""
     plugins = load_plugins(cfg)
@@ -61,7 +75,7 @@ def plan(cfg: dict) -> dict:
     }
     experiments, dropped = [], []
     for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
-        n0 = math.sqrt(budget / (6.0 * pl["tokens_per_param"]))
+        n0 = prior_params(table, budget, pl["tokens_per_param"], size)
         targets = n0 * np.asarray(pl["spread"]) ** np.linspace(-1.0, 1.0, pl["sizes"])
         seen = set()
         for target in targets:

@@ -9,9 +9,15 @@ from flops_fit.plan import fmt_sci, plan
 QUICK = ["preset=quick"]
 
 
+@pytest.fixture(scope="module")
+def shared_results(tmp_path_factory):
+    """One results folder per module: its size/FLOP cache makes re-planning cheap."""
+    return tmp_path_factory.mktemp("results")
+
+
 @pytest.fixture
-def cfg(tmp_path):
-    return load_config(QUICK + [f"results_dir={tmp_path}"])
+def cfg(shared_results):
+    return load_config(QUICK + [f"results_dir={shared_results}"])
 
 
 class TestPlan:
@@ -27,8 +33,12 @@ class TestPlan:
         p = plan(cfg)
         r = cfg["planner"]["tokens_per_param"]
         for budget in cfg["budgets"]["values"]:
-            ns = sorted(e["params"] for e in p["experiments"] if e["budget_flops"] == budget)
-            n0 = math.sqrt(budget / (6 * r))
+            exps = [e for e in p["experiments"] if e["budget_flops"] == budget]
+            ns = sorted(e["params"] for e in exps)
+            # the prior optimum spends the budget on r units per parameter at the measured FLOPs per unit
+            mid = exps[len(exps) // 2]
+            assert mid["data_units"] / mid["params"] == pytest.approx(r, rel=0.3)
+            n0 = math.sqrt(budget / (mid["flops_per_unit"] / mid["params"] * r))
             assert ns[0] < n0 < ns[-1]
             assert ns[-1] / ns[0] > cfg["planner"]["spread"] ** 2 / 2  # roughly prior/spread .. prior*spread
             assert len(set(ns)) == len(ns)
@@ -39,25 +49,26 @@ class TestPlan:
             assert e["flops_per_unit"] > 6 * e["params"] * 0.9  # embeddings do no matmuls, attention adds
             assert e["flops_per_unit"] != pytest.approx(6 * e["params"], rel=1e-3)
 
-    def test_ids_are_stable_when_a_budget_is_added(self, cfg, tmp_path):
+    def test_ids_are_stable_when_a_budget_is_added(self, cfg, shared_results):
         before = {e["id"] for e in plan(cfg)["experiments"]}
-        more = load_config(QUICK + [f"results_dir={tmp_path}", "budgets.values=[1e17,1e18,1e19,3e19]"])
+        more = load_config(QUICK + [f"results_dir={shared_results}", "budgets.values=[1e17,1e18,1e19,3e19]"])
         after = {e["id"] for e in plan(more)["experiments"]}
         assert before < after
         assert all(i.startswith("C3e19") for i in after - before)
 
-    def test_changing_a_hyperparameter_changes_every_id(self, cfg, tmp_path):
+    def test_changing_a_hyperparameter_changes_every_id(self, cfg, shared_results):
         before = {e["id"] for e in plan(cfg)["experiments"]}
-        other = load_config(QUICK + [f"results_dir={tmp_path}", "training.weight_decay=0.05"])
+        other = load_config(QUICK + [f"results_dir={shared_results}", "training.weight_decay=0.05"])
         assert before.isdisjoint({e["id"] for e in plan(other)["experiments"]})
 
-    def test_bookkeeping_options_do_not_change_ids(self, cfg, tmp_path):
+    def test_bookkeeping_options_do_not_change_ids(self, cfg, shared_results):
         before = [e["id"] for e in plan(cfg)["experiments"]]
-        other = load_config(QUICK + [f"results_dir={tmp_path}", "training.log_every=3", "training.keep_ckpt=true"])
+        other = load_config(QUICK + [f"results_dir={shared_results}", "training.log_every=3",
+                                     "training.keep_ckpt=true"])
         assert before == [e["id"] for e in plan(other)["experiments"]]
 
-    def test_infeasible_points_are_dropped_with_a_reason(self, tmp_path):
-        cfg = load_config(QUICK + [f"results_dir={tmp_path}", "budgets.values=[1e12,1e17]"])
+    def test_infeasible_points_are_dropped_with_a_reason(self, shared_results):
+        cfg = load_config(QUICK + [f"results_dir={shared_results}", "budgets.values=[1e12,1e17]"])
         p = plan(cfg)
         assert p["dropped"] and all(d["reason"] for d in p["dropped"])
         assert any("steps" in d["reason"] or "outside model.size" in d["reason"] for d in p["dropped"])
