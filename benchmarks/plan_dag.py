@@ -29,7 +29,7 @@ def timed(cmd, cwd):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         wf = Path(tmp)
-        for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+        for name in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs"):
             src = REPO / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, wf / name)
         rows = []

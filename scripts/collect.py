@@ -1,4 +1,5 @@
 """Collect metrics.json files into runs.csv (rule collect): python scripts/collect.py --out runs.csv FILES..."""
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 
 from flops_fit.results import write_runs_csv

@@ -1,4 +1,5 @@
 """Fit the scaling laws (rule fit): python scripts/fit.py --runs runs.csv --out-dir DIR --analysis JSON --unit U"""
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 import json
 

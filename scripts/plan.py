@@ -1,4 +1,5 @@
 """Write the sweep plan (rule plan): python scripts/plan.py --out plan.json [overrides...]"""
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 
 from flops_fit.config import load_config

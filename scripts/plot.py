@@ -1,4 +1,5 @@
 """Draw the figures (rule plot): python scripts/plot.py --dir results/<sweep> --out results/<sweep>/plots"""
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 
 from flops_fit.stages import visualize

@@ -1,4 +1,5 @@
 """One-time data preparation (rule prepare_data): python scripts/prepare_data.py --plugin P --cfg JSON --out DIR"""
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 import json
 

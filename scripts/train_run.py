@@ -2,6 +2,7 @@
 
 python scripts/train_run.py --spec SPEC_JSON --out results/<sweep>/runs/<id> [--runtime JSON] [--threads N]
 """
+import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 import json
 import sys

@@ -24,10 +24,10 @@ def plugin_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def workflow_copy(tmp_path):
-    """A copy of the workflow (Snakefile, workflow/, scripts/, config/, profiles/) in a temporary folder."""
+    """A copy of the workflow (Snakefile, workflow/, scripts/, config/, profiles/, envs/) in a temporary folder."""
     dst = tmp_path / "wf"
     dst.mkdir()
-    for name in ("Snakefile", "workflow", "scripts", "config", "profiles"):
+    for name in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / name)
     return dst

@@ -8,6 +8,8 @@ rule collect:
         runs=f"{SWEEP}/runs.csv",
     log:
         f"{LOGS}/collect.log",
+    conda:
+        "../envs/core.yaml"
     shell:
         "python scripts/collect.py --out {output.runs} {input} > {log} 2>&1"
 
@@ -25,8 +27,10 @@ rule fit_scaling_laws:
     params:
         analysis=json.dumps(CFG["analysis"], sort_keys=True),
         unit=UNIT,
-        out=SWEEP,
+        out=lambda wc, output: os.path.dirname(output.fits),
     threads: 1
+    conda:
+        "../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
         "--unit {params.unit} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # Compose and validate the config, plan the sweep (the "sample sheet"), define helpers.
 import json
+import os
 import sys
 
 from flops_fit.config import ConfigError, load_config, snakemake_overrides, stable_hash

@@ -9,10 +9,12 @@ rule prepare_data:
     params:
         plugin=CFG["dataset"]["plugin"],
         cfg=json.dumps(CFG["dataset"], sort_keys=True),
-        out=DATA_DIR,
+        out=lambda wc, output: os.path.dirname(output.meta),
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../envs/train.yaml"
     shell:
         "python scripts/prepare_data.py --plugin {params.plugin} --cfg {params.cfg:q} --out {params.out} > {log} 2>&1"

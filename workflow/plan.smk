@@ -9,5 +9,7 @@ rule plan:
     params:
         plan_hash=stable_hash(PLAN),
         overrides=" ".join(f"'{o}'" for o in OVERRIDES),
+    conda:
+        "../envs/core.yaml"
     shell:
         "python scripts/plan.py --out {output.plan} {params.overrides} > {log} 2>&1"

@@ -13,13 +13,15 @@ rule train_run:
     params:
         spec=spec_param,
         runtime=RUNTIME,
-        out=lambda wc: f"{SWEEP}/runs/{wc.exp}",
+        out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=0,
+    conda:
+        "../envs/train.yaml"
     shell:
         "{params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
         "--out {params.out} --threads {threads} > {log} 2>&1"
