@@ -33,6 +33,14 @@ def _param_groups(model, weight_decay):
             {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
 
 
+def _adamw(groups, **kw):
+    # the fused kernel (CPU and CUDA) is ~50x faster than the per-tensor loop on CPU (3.3M params: 2 vs 94 ms)
+    try:
+        return torch.optim.AdamW(groups, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.AdamW(groups, **kw)
+
+
 def _rows(batch, lo, hi):
     return {k: (v[lo:hi] if torch.is_tensor(v) and v.dim() > 0 else v) for k, v in batch.items()}
 
@@ -69,8 +77,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     set_seed(int(spec["seed"]))
     model_cls, data, loss_fn = load(spec["model"]["plugin"]), load(spec["data"]["plugin"]), load(spec["loss"]["plugin"])
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
-    optimizer = torch.optim.AdamW(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]),
-                                  betas=tuple(tr["betas"]))
+    optimizer = _adamw(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]), betas=tuple(tr["betas"]))
     scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     raw_model = accelerator.unwrap_model(model)
