@@ -10,11 +10,11 @@ from matplotlib.lines import Line2D
 from . import theme
 from .data import Sweep, skip
 
-SMOOTH_POINTS = 60      # EMA span = len(curve) / SMOOTH_POINTS: tames batch noise, keeps the shape
+SMOOTH_POINTS = 20      # EMA span = len(curve) / SMOOTH_POINTS (at least 3): tames batch noise, keeps the shape
 
 
 def _smooth(y: np.ndarray) -> np.ndarray:
-    span = max(1, len(y) // SMOOTH_POINTS)
+    span = max(3, len(y) // SMOOTH_POINTS) if len(y) >= 12 else 1
     if span <= 1:
         return y
     out, a, acc = np.empty_like(y), 2.0 / (span + 1), np.nan
