@@ -57,3 +57,13 @@ class TestFitSurface:
     def test_too_few_points_is_a_status(self):
         N, D, L = surface_sweep(SURFACES["chinchilla"], sizes=1)
         assert fit_surface(N, D, L).status == "too_few_points"
+
+
+class TestSurfaceOptimal:
+    def test_extreme_replicate_gives_inf_not_overflow_error(self):
+        # a bootstrap replicate with alpha, beta near 0 made (alpha*A/(beta*B))**(1/(alpha+beta)) overflow
+        from flops_fit.fit.approach3 import SurfaceFit
+        f = SurfaceFit(E=0.1, A=1e6, B=1e-3, alpha=1e-3, beta=1e-3, objective=0.0, n_points=10,
+                       flops_per_nd=6.0, status="hit_bound")
+        N, D, L = f.optimal(np.array([1e10, 1e11]))
+        assert not np.isfinite(N).all()

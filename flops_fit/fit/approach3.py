@@ -50,10 +50,12 @@ class SurfaceFit:
     def optimal(self, C):
         """(N*, D*, L*) minimizing L(N, D) subject to kappa * N * D = C."""
         ND = np.asarray(C, float) / self.flops_per_nd
-        G = (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
-        N = G * ND ** self.a
-        D = ND / N
-        return N, D, self.predict(N, D)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            # numpy floats: an extreme replicate (alpha or beta near 0) gives inf, not an OverflowError
+            G = np.float64(self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+            N = G * ND ** self.a
+            D = ND / N
+            return N, D, self.predict(N, D)
 
 
 def huber(r, delta=DELTA):

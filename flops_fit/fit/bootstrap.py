@@ -99,7 +99,8 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
             f = fit_surface(N[idx], D[idx], L[idx], C[idx], grid=BOOT_GRID, n_starts=2, extra_starts=warm)
             if f.status in ("ok", "hit_bound"):
                 out["a3.params"][i] = [getattr(f, k) for k in A3_KEYS]
-                out["a3.opt"][i] = np.stack(f.optimal(Cs), -1)
+                opt = np.stack(f.optimal(Cs), -1)
+                out["a3.opt"][i] = np.where(np.isfinite(opt), opt, np.nan)
     for a in ("a2", "a3"):
         out[f"{a}.ratio"] = out[f"{a}.opt"][..., 1] / out[f"{a}.opt"][..., 0]
     return BootstrapResult(n=n, seed=seed, level=LEVEL, samples=out)
