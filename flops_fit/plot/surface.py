@@ -70,10 +70,12 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     levels = _levels(np.concatenate([L1.ravel(), L2.ravel()]))
     norm = mcolors.LogNorm(levels[0], levels[-1])
     cmap = plt.get_cmap(CONTOUR_CMAP)
-    for ax, (X, Y, L) in zip(axes, ((cg, ng, L1), (ng2, dg2, L2))):
+    for i, (ax, (X, Y, L)) in enumerate(zip(axes, ((cg, ng, L1), (ng2, dg2, L2)))):
         cf = ax.contourf(X, Y, np.clip(L, None, levels[-1]), levels=levels, cmap=cmap, norm=norm, extend="max",
                          zorder=1)
         cs = ax.contour(X, Y, L, levels=levels[::2], colors="0.95", linewidths=0.4, alpha=0.7, zorder=2)
+        if i == 0:      # (C, N) contours crowd where D is tiny: the colour bar labels them instead
+            continue
         mid = np.sqrt(levels[0] * levels[-1])     # light (high-loss) colours get dark labels
         ax.clabel(cs, fmt="%.2f", fontsize=5.5, inline_spacing=2,
                   colors=["black" if lv > mid else "white" for lv in cs.levels])
