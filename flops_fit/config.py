@@ -58,10 +58,6 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
         out = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(_hydra_message(e, cdir)) from None
-    preset = choices.get("preset")
-    if preset and not (cdir / "preset" / f"{preset}.yaml").is_file():
-        avail = sorted(p.stem for p in (cdir / "preset").glob("*.yaml"))
-        raise ConfigError(f"config: unknown option {preset!r} for group 'preset' (available: {', '.join(avail)})")
     out = _coerce_numbers(out)
     out["_choices"] = choices
     if validate:
@@ -76,7 +72,10 @@ def _hydra_message(e, cdir) -> str:
     m = re.search(r"Could not find '([^/']+)/([^']+)'", msg)
     if m:
         group, opt = m.groups()
-        avail = sorted(p.stem for p in (cdir / group).glob("*.yaml"))
+        # Hydra lists the options it found on its whole search path (also a user's hydra.searchpath)
+        listed = re.search(r"Available options in '[^']+':\n((?:\t.*\n?)+)", msg)
+        avail = (sorted(x.strip() for x in listed.group(1).splitlines() if x.strip()) if listed
+                 else sorted(p.stem for p in (cdir / group).glob("*.yaml")))
         return f"config: unknown option {opt!r} for group {group!r} (available: {', '.join(avail) or 'none'})"
     m = re.search(r"Could not override '([^']+)'", msg)
     if m:
