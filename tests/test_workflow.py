@@ -65,3 +65,21 @@ def test_bad_override_stops_with_one_line(workflow_copy):
     r = snakemake(workflow_copy, "-n", "--cores", "1", "--config", "training__batch_size=-3")
     assert r.returncode != 0
     assert "error: config key 'training.batch_size'" in r.stdout
+
+
+def test_image_preset_runs_the_same_workflow_in_mock_mode(workflow_copy):
+    """ViT + digits through the same rules (no modality-specific code): plan, runs, fit, plots."""
+    r = snakemake(workflow_copy, "--cores", "2", "--config", "preset=images", "mode=mock")
+    assert r.returncode == 0, r.stdout[-3000:]
+    sweep = workflow_copy / "results" / "vit-digits-images-mock"
+    plan = json.loads((sweep / "plan.json").read_text())
+    assert plan["experiments"][0]["unit"] == "samples"
+    assert len(list((sweep / "runs").glob("*/metrics.json"))) == len(plan["experiments"]) >= 12
+    assert (sweep / "fits.json").is_file() and list((sweep / "plots").glob("*.png"))
+
+
+def test_cifar_plans_offline(workflow_copy):
+    """Planning needs no data: model=vit dataset=cifar builds its DAG offline (training would need the data)."""
+    r = snakemake(workflow_copy, "-n", "--cores", "1", "--config", "preset=images", "dataset=cifar")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "prepare_data" in r.stdout and "train_run" in r.stdout
