@@ -33,7 +33,11 @@ rule plot:
         f"{LOGS}/plot.log",
     params:
         sweep=SWEEP,
+        repo=workflow.basedir,   # flops_fit importable without an install (conda envs), as scripts/_repo.py does
+    conda:
+        "../envs/plot.yaml"
     shell:
         "(python scripts/plot.py --dir {params.sweep} --out {output.plots}"
-        " && python -m flops_fit.plot.summary --dir {params.sweep} --out {output.plots}/fit_summary.html"
+        " && PYTHONPATH={params.repo:q}${{PYTHONPATH:+:$PYTHONPATH}} python -m flops_fit.plot.summary"
+        " --dir {params.sweep} --out {output.plots}/fit_summary.html"
         " && cp {input.table_csv} {output.plots}/chinchilla_table.csv) > {log} 2>&1"
