@@ -19,10 +19,9 @@ def _rope_tables(seq_len: int, head_dim: int, base: float = 10000.0):
 
 
 def _apply_rope(x, cos, sin):
-    # x: (B, H, S, Dh); rotate pairs (even, odd) halves
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
-    return out.flatten(-2)
+    # x: (B, H, S, Dh); rotate the pairs (i, i + Dh/2): contiguous halves, no strided slices (GPT-NeoX style)
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
 class Block(nn.Module):

@@ -1,7 +1,7 @@
 """Real training of one planned experiment: ``train(spec, run_dir) -> metrics``.
 
 loop.py (the training function), schedule.py (warmup + cosine LR), precision.py (auto precision),
-checkpoint.py (save/resume, SIGTERM), _plugins.py (load plugins by import path).
+checkpoint.py (save/resume, SIGTERM).
 """
 from .loop import train
 

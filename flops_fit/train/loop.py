@@ -17,7 +17,7 @@ from tqdm import tqdm
 from flops_fit.io import read_json
 
 from . import precision as prec
-from ._plugins import load
+from ..plugins import load_object
 from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
 
@@ -75,7 +75,9 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
                               cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
     set_seed(int(spec["seed"]))
-    model_cls, data, loss_fn = load(spec["model"]["plugin"]), load(spec["data"]["plugin"]), load(spec["loss"]["plugin"])
+    model_cls = load_object(spec["model"]["plugin"], "model")
+    data, loss_fn = load_object(spec["data"]["plugin"], "data"), load_object(spec["loss"]["plugin"], "loss")
+    data = data() if isinstance(data, type) else data  # a data plugin may be a class (as in flops_fit.plugins)
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
     optimizer = _adamw(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]), betas=tuple(tr["betas"]))
     scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
