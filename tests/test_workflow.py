@@ -83,3 +83,21 @@ def test_cifar_plans_offline(workflow_copy):
     r = snakemake(workflow_copy, "-n", "--cores", "1", "--config", "preset=images", "dataset=cifar")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "prepare_data" in r.stdout and "train_run" in r.stdout
+
+
+def test_vit_on_cifar_files_through_the_real_workflow(workflow_copy, tmp_path):
+    """model=vit dataset=cifar, real training, on small files in CIFAR-10's official python format."""
+    from test_image_data import _write_cifar_folder
+    _write_cifar_folder(tmp_path / "cifar-10-batches-py", n_per_batch=40, n_test=40)
+    r = snakemake(workflow_copy, "--cores", "2", "--config", "preset=images", "dataset=cifar",
+                  "dataset__source=cifar_dir", f"dataset__path={tmp_path / 'cifar-10-batches-py'}",
+                  "training__batch_size=16", "training__eval_batches=2",
+                  "overrides=planner.sizes=3 planner.min_steps=30 planner.tokens_per_param=1 "
+                  "budgets.values=[2e9,4e9,8e9] analysis.bootstrap=20")
+    assert r.returncode == 0, r.stdout[-4000:]
+    sweep = workflow_copy / "results" / "vit-cifar-images"
+    runs = list((sweep / "runs").glob("*/metrics.json"))
+    assert len(runs) >= 6
+    m = json.loads(runs[0].read_text())
+    assert m["mode"] == "real" and m["unit"] == "samples" and m["status"] in ("completed", "diverged")
+    assert (sweep / "fits.json").is_file() and list((sweep / "plots").glob("*.png"))
