@@ -56,6 +56,7 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False) -> dict:
         "plugins": {"model": spec["model"]["plugin"], "data": spec["data"]["plugin"], "loss": spec["loss"]["plugin"]},
         "config_hash": spec["config_hash"], "versions": {"flops_fit": __version__, "torch": torch_version},
         "started": started, "finished": _now(), "reason": out.get("reason"),
+        "startup_s": out.get("startup_s"),  # process setup before the first step (real runs)
     }
     if is_main:
         atomic_write_json(run_dir / METRICS, metrics)
