@@ -46,7 +46,7 @@ UNIT = "samples"
 CIFAR_TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 CIFAR_TEST_FILE = "test_batch"
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-SOURCES = ("cifar_hf", "cifar_dir", "digits")
+SOURCES = ("cifar_hf", "cifar_dir", "digits", "idx_dir")
 _FILES = {"train": ("train_x.npy", "train_y.npy"), "test": ("test_x.npy", "test_y.npy")}
 
 
@@ -226,7 +226,13 @@ def _load_cifar_hf(cfg: dict):
     return x_train, y_train, x_test, y_test, 255, info
 
 
-_LOADERS = {"cifar_hf": _load_cifar_hf, "cifar_dir": _load_cifar_dir, "digits": _load_digits}
+def _load_idx_dir(cfg: dict):
+    from .idx import load_idx_dir  # MNIST-format folders (Fashion-MNIST from Debian's dataset-fashion-mnist)
+    return load_idx_dir(cfg)
+
+
+_LOADERS = {"cifar_hf": _load_cifar_hf, "cifar_dir": _load_cifar_dir, "digits": _load_digits,
+            "idx_dir": _load_idx_dir}
 
 
 # ---------------------------------------------------------------------------------------------------------
