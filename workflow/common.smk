@@ -29,9 +29,6 @@ NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
 
 
-wildcard_constraints:
-    exp="C[^/]+",
-
 
 def spec_param(wildcards):
     """The experiment's result-relevant spec as JSON: a changed spec reruns that job only."""
@@ -44,3 +41,17 @@ def data_input(wildcards):
 
 def all_metrics():
     return [f"{SWEEP}/runs/{i}/metrics.json" for i in SPECS]
+
+
+# Report items of the plot stage (workflow/plot.smk): figures, the fit summary page, the Chinchilla table.
+FIT_ITEMS = {"fit_summary": "Fit summary", "chinchilla_table": "Chinchilla table"}
+
+
+def _report_category(wildcards):
+    return "Fit" if wildcards.name in FIT_ITEMS else "Figures"
+
+
+def _report_labels(wildcards):
+    if wildcards.name in FIT_ITEMS:
+        return {"item": FIT_ITEMS[wildcards.name]}
+    return {"figure": wildcards.name.replace("_", " ")}

@@ -3,19 +3,6 @@
 # plots/ (PNG; the PDF beside it is for papers), the fit summary page and the Chinchilla table.
 # Everything lives in the one directory output, so `rule all` (which asks for plots/) builds it all.
 
-FIT_ITEMS = {"fit_summary": "Fit summary", "chinchilla_table": "Chinchilla table"}
-
-
-def _report_category(wildcards):
-    return "Fit" if wildcards.name in FIT_ITEMS else "Figures"
-
-
-def _report_labels(wildcards):
-    if wildcards.name in FIT_ITEMS:
-        return {"item": FIT_ITEMS[wildcards.name]}
-    return {"figure": wildcards.name.replace("_", " ")}
-
-
 rule plot:
     input:
         runs=rules.collect.output.runs,
@@ -32,12 +19,9 @@ rule plot:
     log:
         f"{LOGS}/plot.log",
     params:
-        sweep=SWEEP,
-        repo=workflow.basedir,   # flops_fit importable without an install (conda envs), as scripts/_repo.py does
+        sweep=lambda wc, input: os.path.dirname(input.runs),
     conda:
         "../envs/plot.yaml"
     shell:
-        "(python scripts/plot.py --dir {params.sweep} --out {output.plots}"
-        " && PYTHONPATH={params.repo:q}${{PYTHONPATH:+:$PYTHONPATH}} python -m flops_fit.plot.summary"
-        " --dir {params.sweep} --out {output.plots}/fit_summary.html"
-        " && cp {input.table_csv} {output.plots}/chinchilla_table.csv) > {log} 2>&1"
+        "python scripts/plot.py --dir {params.sweep} --out {output.plots} --summary --table {input.table_csv}"
+        " > {log} 2>&1"

@@ -3,6 +3,10 @@
 # it survives a failed job and the rerun resumes from it.
 
 
+wildcard_constraints:
+    exp="C[^/]+",
+
+
 rule train_run:
     input:
         data_input,
