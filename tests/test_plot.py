@@ -155,11 +155,28 @@ def test_torn_curve_line_and_relative_run_dir(real_like, tmp_path, no_refit):
     assert [p.name for p in files] == ["training_curves.png", "training_curves.pdf"]
 
 
-def test_mock_results_if_present(tmp_path, no_refit):
-    """The pipeline's own mock sweep (if a previous `snakemake --config preset=mock` left one)."""
-    sweep = REPO / "results" / "gpt-pysource-mock"
-    if not ((sweep / "runs.csv").is_file() and (sweep / "fits.json").is_file()):
-        pytest.skip("no mock sweep results in results/")
+@pytest.fixture
+def mock_results(tmp_path):
+    """A mock sweep made by the pipeline's own stages (plan, mock runs, collect, fit) before any patching."""
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan, sweep_dir
+    from flops_fit.results import write_runs_csv
+    from flops_fit.runner import run_experiment
+    from flops_fit.stages import analyze
+    cfg = load_config(["mode=mock", f"results_dir={tmp_path / 'results'}", "analysis.bootstrap=20"])
+    sweep = sweep_dir(cfg)
+    paths = []
+    for spec in plan(cfg)["experiments"]:
+        run_experiment(spec, sweep / "runs" / spec["id"])
+        paths.append(sweep / "runs" / spec["id"] / "metrics.json")
+    write_runs_csv(paths, sweep / "runs.csv")
+    analyze(sweep / "runs.csv", sweep, cfg["analysis"], quiet=True)
+    return sweep
+
+
+def test_mock_results(tmp_path, mock_results, no_refit):
+    """The pipeline's own mock sweep: every figure but the training curves (mock runs have none)."""
+    sweep = mock_results
     with pytest.warns(UserWarning, match="training_curves"):
         files = plot_all(sweep, tmp_path / "plots")
     _check_figures(files, tmp_path / "plots", [f for f in FIGURES if f != "training_curves"])
