@@ -58,7 +58,6 @@ class SizeTable:
 
 def measure_flops_per_unit(p: Plugins, knob: int) -> float:
     """Training FLOPs (forward + backward) per data unit for the model at this knob value."""
-    import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 

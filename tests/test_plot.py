@@ -15,7 +15,6 @@ from flops_fit.fit.analyze import analyze
 from flops_fit.fit.report import write_outputs
 from flops_fit.plot import FIGURES, plot_all
 
-REPO = Path(__file__).resolve().parents[1]
 KAPPA = 6.0
 TRUTH = dict(E=1.7, A=400.0, B=410.0, alpha=0.34, beta=0.28)
 
