@@ -120,7 +120,8 @@ def _check_model_class(m: dict):
     return cls
 
 
-def _check_data(path: str):
+def load_data_plugin(path: str):
+    """The data plugin object: a module, an object, or a class instantiated without arguments."""
     data = load_object(path, "data")
     if inspect.isclass(data):
         try:
@@ -128,6 +129,11 @@ def _check_data(path: str):
         except Exception as e:
             _fail("data", path, f"could not instantiate the class without arguments ({e})",
                   "name a module or an object with prepare/loader/example_batch/units")
+    return data
+
+
+def _check_data(path: str):
+    data = load_data_plugin(path)
     missing = [f for f in DATA_FUNCTIONS if not callable(getattr(data, f, None))]
     if missing:
         _fail("data", path, f"missing function(s) {', '.join(missing)}",

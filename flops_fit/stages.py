@@ -25,14 +25,12 @@ def split_spec(spec: dict):
 
 def prepare_data(plugin_path: str, data_cfg: dict, out_dir) -> dict:
     """Run the data plugin's one-time preparation into out_dir; meta.json is written last, atomically."""
-    from .plugins import load_object
+    from .plugins import load_data_plugin
     out_dir = Path(out_dir)
     meta_path = out_dir / "meta.json"
     if meta_path.is_file():
         return read_json(meta_path)
-    data = load_object(plugin_path, "data")
-    if isinstance(data, type):
-        data = data()
+    data = load_data_plugin(plugin_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = data.prepare(dict(data_cfg), str(out_dir))
     atomic_write_json(meta_path, meta)

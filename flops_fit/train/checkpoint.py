@@ -4,13 +4,12 @@ Crash safety: the state is written to a temporary folder and renamed, then ``ckp
 folder name, written atomically) is switched to it, then older folders are removed. A kill at any point
 leaves ``ckpt.json`` pointing at a complete state. Resume reads ``ckpt.json`` and nothing else.
 """
-import hashlib
-import json
 import shutil
 import signal
 import time
 from pathlib import Path
 
+from flops_fit.config import stable_hash
 from flops_fit.io import atomic_write_json, read_json
 
 
@@ -23,7 +22,7 @@ def fingerprint(spec: dict) -> str:
     key = {k: spec.get(k) for k in ("model", "size", "loss", "steps", "seed")}
     key["data"] = {k: v for k, v in (spec.get("data") or {}).items() if k != "dir"}  # results may move
     key["training"] = {k: spec["training"].get(k) for k in _RECIPE}
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return stable_hash(key, 16)
 
 
 class Checkpointer:

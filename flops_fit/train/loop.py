@@ -17,7 +17,7 @@ from tqdm import tqdm
 from flops_fit.io import read_json
 
 from . import precision as prec
-from ..plugins import load_object
+from ..plugins import load_data_plugin, load_object
 from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
 
@@ -76,8 +76,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                               cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
     set_seed(int(spec["seed"]))
     model_cls = load_object(spec["model"]["plugin"], "model")
-    data, loss_fn = load_object(spec["data"]["plugin"], "data"), load_object(spec["loss"]["plugin"], "loss")
-    data = data() if isinstance(data, type) else data  # a data plugin may be a class (as in flops_fit.plugins)
+    data, loss_fn = load_data_plugin(spec["data"]["plugin"]), load_object(spec["loss"]["plugin"], "loss")
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
     optimizer = _adamw(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]), betas=tuple(tr["betas"]))
     scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
