@@ -37,3 +37,22 @@ def snakemake(cwd, *args, timeout=600):
     """Run snakemake in cwd; return the completed process (stdout+stderr in .stdout)."""
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+
+
+def run_mock_sweep(root, *overrides):
+    """Plan, simulate, collect and fit a mock sweep in-process with the pipeline's own stages."""
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan, sweep_dir
+    from flops_fit.results import write_runs_csv
+    from flops_fit.runner import run_experiment
+    from flops_fit.stages import analyze
+    cfg = load_config(["mode=mock", f"results_dir={root}", *overrides])
+    p = plan(cfg)
+    sdir = sweep_dir(cfg)
+    paths = []
+    for spec in p["experiments"]:
+        run_experiment(spec, sdir / "runs" / spec["id"])
+        paths.append(sdir / "runs" / spec["id"] / "metrics.json")
+    write_runs_csv(paths, sdir / "runs.csv")
+    analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
+    return cfg, p, sdir

@@ -3,25 +3,10 @@ import json
 
 import pytest
 
-from flops_fit.config import load_config
+from conftest import run_mock_sweep
 from flops_fit.mock import surface_loss, true_exponents
-from flops_fit.plan import plan, sweep_dir
-from flops_fit.results import ResultsError, collect, read_metrics, write_runs_csv
+from flops_fit.results import ResultsError, collect, read_metrics
 from flops_fit.runner import is_complete, run_experiment
-from flops_fit.stages import analyze
-
-
-def _run_sweep(root, *overrides):
-    cfg = load_config(["preset=mock", f"results_dir={root}", *overrides])
-    p = plan(cfg)
-    sdir = sweep_dir(cfg)
-    paths = []
-    for spec in p["experiments"]:
-        run_experiment(spec, sdir / "runs" / spec["id"])
-        paths.append(sdir / "runs" / spec["id"] / "metrics.json")
-    write_runs_csv(paths, sdir / "runs.csv")
-    analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
-    return cfg, p, sdir
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +17,12 @@ def results_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def mock_sweep(results_root):
     """The preset=mock sweep (5 budgets x 7 sizes, noise 0.005), run in-process."""
-    return _run_sweep(results_root, "analysis.bootstrap=100")
+    return run_mock_sweep(results_root, "preset=mock", "analysis.bootstrap=100")
 
 
 @pytest.fixture(scope="module")
 def noise_free_sweep(results_root):
-    return _run_sweep(results_root, "mock.noise=0", "sweep=noise-free", "analysis.bootstrap=0")
+    return run_mock_sweep(results_root, "preset=mock", "mock.noise=0", "sweep=noise-free", "analysis.bootstrap=0")
 
 
 class TestMockRunner:

@@ -14,6 +14,7 @@ from flops_fit.fit import approach2, approach3, bootstrap, outliers, powerlaw
 from flops_fit.fit.analyze import analyze
 from flops_fit.fit.report import write_outputs
 from flops_fit.plot import FIGURES, plot_all
+from conftest import run_mock_sweep
 
 KAPPA = 6.0
 TRUTH = dict(E=1.7, A=400.0, B=410.0, alpha=0.34, beta=0.28)
@@ -157,20 +158,7 @@ def test_torn_curve_line_and_relative_run_dir(real_like, tmp_path, no_refit):
 @pytest.fixture
 def mock_results(tmp_path):
     """A mock sweep made by the pipeline's own stages (plan, mock runs, collect, fit) before any patching."""
-    from flops_fit.config import load_config
-    from flops_fit.plan import plan, sweep_dir
-    from flops_fit.results import write_runs_csv
-    from flops_fit.runner import run_experiment
-    from flops_fit.stages import analyze
-    cfg = load_config(["mode=mock", f"results_dir={tmp_path / 'results'}", "analysis.bootstrap=20"])
-    sweep = sweep_dir(cfg)
-    paths = []
-    for spec in plan(cfg)["experiments"]:
-        run_experiment(spec, sweep / "runs" / spec["id"])
-        paths.append(sweep / "runs" / spec["id"] / "metrics.json")
-    write_runs_csv(paths, sweep / "runs.csv")
-    analyze(sweep / "runs.csv", sweep, cfg["analysis"], quiet=True)
-    return sweep
+    return run_mock_sweep(tmp_path / "results", "analysis.bootstrap=20")[2]
 
 
 def test_mock_results(tmp_path, mock_results, no_refit):
