@@ -3,7 +3,8 @@ fixed overhead per experiment (process start -> first training step).
 
     python benchmarks/train_throughput.py [--threads 2] [--steps 10] [--reps 3]
 
-Model: GPT (plugins/gpt.py) d_model 256, 4 layers, head_dim 16, seq 256, batch 16, byte vocab, fp32.
+Model: GPT (plugins/gpt.py) d_model 256, 4 layers, seq 256, batch 16, byte vocab, fp32; head_dim 64 (4 heads,
+GPT-2's head size), and for comparison head_dim 16 (16 heads: smaller attention kernels, slower on CPU).
 FLOPs counted per token (forward + backward = 3 x forward):
   6 * N_matmul            N_matmul = parameters in matmuls (blocks' linears + LM head; not the embedding
                           lookup, the norms or biases)
@@ -17,7 +18,6 @@ PyTorch loop (no Accelerate, default AdamW) are timed alternately, best step of 
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,8 @@ from flops_fit.io import atomic_write_json  # noqa: E402
 from flops_fit.train import train  # noqa: E402
 from plugins.gpt import GPT  # noqa: E402
 
-D, L, HEAD, SEQ, BATCH = 256, 4, 16, 256, 16
+D, L, SEQ, BATCH = 256, 4, 256, 16
+HEADS = (64, 16)  # head_dim of the main row, then of the comparison row
 
 
 # ---- this module as a data plugin: plugins.text plus a timestamp per training batch (one loop iteration)
@@ -80,7 +81,7 @@ def flops_per_token(model: GPT) -> tuple[float, float]:
     return 6.0 * n_matmul, 12.0 * L * SEQ * D
 
 
-def spec(data_dir, steps, d=D, n_layer=L, seq=SEQ, batch=BATCH, data_plugin="plugins.text"):
+def spec(data_dir, steps, d=D, n_layer=L, seq=SEQ, batch=BATCH, data_plugin="plugins.text", head=HEADS[0]):
     tr = {"batch_size": batch, "lr": 1e-3, "min_lr_ratio": 0.1, "warmup_frac": 0.05, "weight_decay": 0.1,
           "betas": [0.9, 0.95], "grad_clip": 1.0, "precision": "auto", "eval_batches": 1, "eval_every": 10**9,
           "log_every": 10, "ckpt_every_steps": 0, "ckpt_every_minutes": 0, "keep_ckpt": False, "val_seed": 1234,
@@ -89,16 +90,16 @@ def spec(data_dir, steps, d=D, n_layer=L, seq=SEQ, batch=BATCH, data_plugin="plu
             "flops_per_unit": 0.0, "unit": "tokens", "units_per_step": batch * seq, "steps": steps,
             "data_units": steps * batch * seq,
             "model": {"plugin": "plugins.gpt:GPT",
-                      "kwargs": {"n_layer": n_layer, "head_dim": HEAD, "vocab_size": 256, "seq_len": seq}},
+                      "kwargs": {"n_layer": n_layer, "head_dim": min(head, d), "vocab_size": 256, "seq_len": seq}},
             "data": {"plugin": data_plugin, "cfg": {"source": "stdlib", "seq_len": seq}, "key": "bench",
                      "dir": str(data_dir)},
             "loss": {"plugin": "plugins.losses:cross_entropy"}, "training": tr, "seed": 0}
 
 
-def plain_loop_step_s(data_dir, steps) -> float:
+def plain_loop_step_s(data_dir, steps, head=HEADS[0]) -> float:
     """nanoGPT-style reference: the same model, data and optimizer, no framework."""
     torch.manual_seed(0)
-    model = GPT(d_model=D, n_layer=L, head_dim=HEAD, seq_len=SEQ)
+    model = GPT(d_model=D, n_layer=L, head_dim=head, seq_len=SEQ)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     data = text._memmap(data_dir, "train")
     stamps = []
@@ -115,10 +116,11 @@ def plain_loop_step_s(data_dir, steps) -> float:
     return _step_times(stamps)
 
 
-def framework_step_s(data_dir, tmp, steps, threads) -> float:
+def framework_step_s(data_dir, tmp, steps, threads, head=HEADS[0]) -> float:
     me = sys.modules.get("train_throughput") or __import__("train_throughput")
     me.STAMPS.clear()
-    train(spec(data_dir, steps, data_plugin="train_throughput"), Path(tmp) / f"fw-{time.time()}", threads=threads)
+    train(spec(data_dir, steps, data_plugin="train_throughput", head=head), Path(tmp) / f"fw-{time.time()}",
+          threads=threads)
     return _step_times(me.STAMPS)
 
 
@@ -157,31 +159,37 @@ def main():
         ovh = {d: overhead(data_dir, tmp, args.threads, d) for d in (16, D)}
 
         inf = (float("inf"), float("inf"))
-        peaks, step_s, plain_s = {2048: (0.0, 0.0), 4096: (0.0, 0.0)}, inf, inf
-        for _ in range(args.reps):
+        peaks = {2048: (0.0, 0.0), 4096: (0.0, 0.0)}
+        loops = {("flops_fit.train (steady state)", HEADS[0]): lambda h: framework_step_s(data_dir, tmp, args.steps,
+                                                                                           args.threads, h),
+                 ("plain PyTorch loop (reference)", HEADS[0]): lambda h: plain_loop_step_s(data_dir, args.steps, h),
+                 ("flops_fit.train (steady state)", HEADS[1]): lambda h: framework_step_s(data_dir, tmp, args.steps,
+                                                                                           args.threads, h)}
+        times = {key: inf for key in loops}
+        for _ in range(args.reps):  # alternate, so a noisy spell on the shared machine hits every row alike
             for n in peaks:
                 peaks[n] = tuple(map(max, peaks[n], matmul_peak(n)))
-            step_s = tuple(map(min, step_s, framework_step_s(data_dir, tmp, args.steps, args.threads)))
-            plain_s = tuple(map(min, plain_s, plain_loop_step_s(data_dir, args.steps)))
+            for key, fn in loops.items():
+                times[key] = tuple(map(min, times[key], fn(key[1])))
 
     # the better of the two matrix sizes: the harder reference
     peak, peak_cpu = max(p[0] for p in peaks.values()), max(p[1] for p in peaks.values())
-    model = GPT(d_model=D, n_layer=L, head_dim=HEAD, seq_len=SEQ)
-    f6n, fatt = flops_per_token(model)
+    model = GPT(d_model=D, n_layer=L, head_dim=HEADS[0], seq_len=SEQ)
+    f6n, fatt = flops_per_token(model)  # the same for every head_dim
     tokens = BATCH * SEQ
-    rows = [("flops_fit.train (steady state)", step_s), ("plain PyTorch loop (reference)", plain_s)]
     print(f"\nGPT d_model={D} L={L} seq={SEQ} batch={BATCH}, {args.threads} threads, fp32; "
           f"N={model.num_params():,} params ({int(f6n / 6):,} in matmuls)")
     print(f"FLOPs/token: 6N = {f6n / 1e6:.2f} M + attention 12*L*S*d = {fatt / 1e6:.2f} M "
           f"-> {(f6n + fatt) / 1e6:.2f} M;  matmul peak = {peak / 1e9:.1f} GFLOP/s "
           f"(fp32, best of " + ", ".join(f"{n}^2: {p[0] / 1e9:.1f}" for n, p in peaks.items()) + ")")
     print(f"per CPU-second (robust to a shared machine): matmul {peak_cpu / 1e9:.1f} GFLOP/cpu-s\n")
-    print(f"| {'loop':32s} | step s | tokens/s | GFLOP/s (6N+att) | of peak | of peak (6N only) "
+    print(f"| {'loop':32s} | head_dim | step s | tokens/s | GFLOP/s (6N+att) | of peak | of peak (6N only) "
           "| of peak per CPU-s |")
-    print(f"|{'-' * 34}|--------|----------|------------------|---------|-------------------|-------------------|")
-    for name, (s, cs) in rows:
+    print(f"|{'-' * 34}|----------|--------|----------|------------------|---------|-------------------|"
+          "-------------------|")
+    for (name, head), (s, cs) in times.items():
         fl = tokens * (f6n + fatt) / s
-        print(f"| {name:32s} | {s:6.3f} | {tokens / s:8,.0f} | {fl / 1e9:16.1f} | {fl / peak:7.1%} | "
+        print(f"| {name:32s} | {head:8d} | {s:6.3f} | {tokens / s:8,.0f} | {fl / 1e9:16.1f} | {fl / peak:7.1%} | "
               f"{tokens * f6n / s / peak:17.1%} | {tokens * (f6n + fatt) / cs / peak_cpu:17.1%} |")
     print("\nFixed overhead per experiment: process start -> first training step (fresh interpreter)")
     print(f"| {'model':14s} | interpreter | imports | setup: train() entry -> first step begins    | total |")

@@ -12,16 +12,22 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _rope_tables(seq_len: int, head_dim: int, base: float = 10000.0):
+def _rope_table(seq_len: int, head_dim: int, base: float = 10000.0) -> torch.Tensor:
+    """Rotations for q, k and v as (cos, sin) pairs, shape (seq_len, 3, 1, head_dim/2, 2); v's is the identity."""
     inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
     angles = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv_freq)
-    return angles.cos(), angles.sin()
+    rot = torch.stack((angles.cos(), angles.sin()), dim=-1)
+    identity = torch.stack((torch.ones_like(angles), torch.zeros_like(angles)), dim=-1)
+    return torch.stack((rot, rot, identity), dim=1).unsqueeze(2)
 
 
-def _apply_rope(x, cos, sin):
-    # x: (B, H, S, Dh); rotate the pairs (i, i + Dh/2): contiguous halves, no strided slices (GPT-NeoX style)
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+def _rotate_qkv(qkv: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
+    """RoPE on q and k as one complex multiply over the whole (B, S, 3, H, Dh) projection (pairs (2i, 2i+1),
+    GPT-J/Llama style). Rotating v by zero costs a third more of a cheap elementwise op and saves the
+    slice-and-concatenate copies that separate q/k rotations need in the backward pass: faster on CPU."""
+    shape = qkv.shape
+    z = torch.view_as_complex(qkv.float().unflatten(-1, (shape[-1] // 2, 2)))
+    return torch.view_as_real(z * torch.view_as_complex(rope.float())).flatten(-2).type_as(qkv)
 
 
 class Block(nn.Module):
@@ -35,10 +41,10 @@ class Block(nn.Module):
         self.fc = nn.Linear(d_model, mlp_ratio * d_model, bias=False)
         self.fc_out = nn.Linear(mlp_ratio * d_model, d_model, bias=False)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, rope):
         B, S, D = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(B, S, 3, self.n_head, D // self.n_head).permute(2, 0, 3, 1, 4)
-        q, k = _apply_rope(q, cos, sin), _apply_rope(k, cos, sin)
+        qkv = self.qkv(self.ln1(x)).view(B, S, 3, self.n_head, D // self.n_head)
+        q, k, v = _rotate_qkv(qkv, rope).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + self.proj(att.transpose(1, 2).reshape(B, S, D))
         return x + self.fc_out(F.gelu(self.fc(self.ln2(x))))
@@ -48,16 +54,14 @@ class GPT(nn.Module):
     def __init__(self, *, d_model: int, n_layer: int = 2, head_dim: int = 16, mlp_ratio: int = 4,
                  vocab_size: int = 256, seq_len: int = 128):
         super().__init__()
-        if d_model % head_dim:
-            raise ValueError(f"d_model={d_model} must be a multiple of head_dim={head_dim}")
+        if d_model % head_dim or head_dim % 2:
+            raise ValueError(f"d_model={d_model} must be a multiple of head_dim={head_dim}, and head_dim even")
         self.seq_len = seq_len
         self.tok_emb = nn.Embedding(vocab_size, d_model)
         self.blocks = nn.ModuleList(Block(d_model, d_model // head_dim, mlp_ratio) for _ in range(n_layer))
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
-        cos, sin = _rope_tables(seq_len, head_dim)
-        self.register_buffer("rope_cos", cos, persistent=False)
-        self.register_buffer("rope_sin", sin, persistent=False)
+        self.register_buffer("rope", _rope_table(seq_len, head_dim), persistent=False)
         self.apply(self._init)
 
     @staticmethod
@@ -74,7 +78,7 @@ class GPT(nn.Module):
         if S > self.seq_len:
             raise ValueError(f"sequence length {S} exceeds the model's seq_len={self.seq_len}")
         x = self.tok_emb(idx)
-        cos, sin = self.rope_cos[:S], self.rope_sin[:S]
+        rope = self.rope[:S]
         for block in self.blocks:
-            x = block(x, cos, sin)
+            x = block(x, rope)
         return self.head(self.ln_f(x))
