@@ -6,8 +6,11 @@ IsoFLOP sweeps with known truth.
 Surfaces L = E + A/N^alpha + B/D^beta; per budget, sizes log-spaced from x1/spread to x spread
 around the true optimum; D = C/(6N); log-loss noise N(0, sigma). Prints median and 90th-percentile
 relative error |a_hat - a| / a per approach, and for reference the Gaussian maximum-likelihood
-estimate (least squares on log loss, started from the truth and from the A3 fit): the noise
-floor that no estimator of a on this design beats by much.
+estimate (least squares on log loss, started from the truth and from the A3 fit), and the
+Cramer-Rao bound: the smallest standard deviation any unbiased estimator of a can have on the design,
+from the Fisher information of the five surface parameters under Gaussian log-loss noise, printed as
+the median absolute error it implies (0.674 sd). A table of designs (budget range x size spread) shows
+what a sweep would need for a given precision.
 """
 import argparse
 import time
@@ -59,6 +62,19 @@ def mle_a(N, D, L, starts):
     return best.x[4] / (best.x[3] + best.x[4])
 
 
+def crb_median_error(s, sigma, budgets=BUDGETS, n_sizes=9, spread=4.0):
+    """Median relative error of a implied by the Cramer-Rao bound (0.674 x the bound's sd, / a), for sizes
+    centred on the true optimum. Jacobian of log L w.r.t. (E, A, B, alpha, beta); Cov >= sigma^2 (J'J)^-1."""
+    runs = isoflop_sweep(s, budgets, n_sizes, spread)
+    N, D, L = (runs[k].to_numpy() for k in ("N", "D", "loss"))
+    tn, td = N ** -s["alpha"], D ** -s["beta"]
+    J = np.stack([np.ones_like(N), tn, td, -s["A"] * tn * np.log(N), -s["B"] * td * np.log(D)], 1) / L[:, None]
+    cov = sigma**2 * np.linalg.inv(J.T @ J)
+    ab = s["alpha"] + s["beta"]
+    g = np.array([0, 0, 0, -s["beta"] / ab**2, s["alpha"] / ab**2])  # d a / d(E, A, B, alpha, beta)
+    return 0.674 * np.sqrt(g @ cov @ g) / true_a(s)
+
+
 def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS, mle=False, prior=None):
     a = true_a(s)
     e2, e3, em = [], [], []
@@ -81,14 +97,33 @@ def main():
     t0 = time.perf_counter()
     print(f"5 budgets x 9 sizes (x1/4..x4 around the true optimum), {args.seeds} seeds; "
           "relative error of a, median / p90 (%)\n")
-    print("| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | MLE p90 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | MLE p90 "
+          "| Cramer-Rao median |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, s in SURFACES.items():
         for sigma in (0.005, 0.02, 0.05):
             e2, e3, em = errors(s, sigma, args.seeds, mle=True)
             q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
             print(f"| {name} | {sigma} | {true_a(s):.4f} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | "
-                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | {q(em, 90):.2f} |", flush=True)
+                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | {q(em, 90):.2f} | "
+                  f"{100 * crb_median_error(s, sigma):.2f} |", flush=True)
+    print("\nWhat a 5 x 9 design needs: Cramer-Rao median error of a (%), Chinchilla-like surface, sigma 0.02.")
+    print("Rows: budget range (5 budgets, log-spaced); columns: size spread (x1/s..x s around the optimum).")
+    spreads = (4, 8, 16, 32)
+    print("| budgets | " + " | ".join(f"x{sp}" for sp in spreads) + " |")
+    print("|---|" + "---|" * len(spreads))
+    for lo, hi in ((1e17, 1e21), (1e17, 1e23), (1e15, 1e25)):
+        cells = [100 * crb_median_error(SURFACES["chinchilla"], 0.02, np.geomspace(lo, hi, 5), 9, sp) for sp in spreads]
+        print(f"| {lo:.0e}-{hi:.0e} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    print("\nWider spreads, same 5 budgets x 9 sizes, Chinchilla-like surface, sigma 0.02: relative error of a, "
+          "median / p90 (%)")
+    print("| spread | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | Cramer-Rao median |")
+    print("|---|---|---|---|---|---|---|")
+    for sp in (4.0, 8.0, 16.0):
+        e2, e3, em = errors(SURFACES["chinchilla"], 0.02, args.seeds, spread=sp, mle=True)
+        q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
+        print(f"| x{sp:g} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | "
+              f"{100 * crb_median_error(SURFACES['chinchilla'], 0.02, spread=sp):.2f} |", flush=True)
     print("\nMock-sweep design: 5 budgets x 7 sizes, spread x4 each side, Chinchilla-like surface;")
     print("centred on the truth, or on a prior of 20 tokens/param (N = sqrt(C/120)), as a planner would")
     print("| centre | sigma | A2 median | A2 p90 | A3 median | A3 p90 |")

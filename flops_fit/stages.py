@@ -49,7 +49,8 @@ def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
     table = load_runs(runs)
     result = fit_analyze(table, targets=tuple(analysis.get("targets", ())),
                          include_outliers=analysis.get("include_outliers", False),
-                         bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit)
+                         bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
+                         **({"huber_delta": analysis["huber_delta"]} if "huber_delta" in analysis else {}))
     write_outputs(result, out_dir)
     if not quiet:
         md = Path(out_dir) / "chinchilla_table.md"

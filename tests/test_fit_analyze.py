@@ -71,6 +71,20 @@ class TestAnalyze:
             analyze(planted, bootstrap=-1)
         with pytest.raises(ValueError):
             analyze(planted, targets=(0,))
+        with pytest.raises(ValueError, match="huber_delta"):
+            analyze(planted, huber_delta=0)
+
+    def test_huber_delta_is_the_threshold_minimized_and_recorded(self, planted, tmp_path):
+        from flops_fit.fit.approach3 import objective
+        an = analyze(planted, bootstrap=3, huber_delta=0.02)
+        f = an.approach3
+        assert f.delta == 0.02
+        used = an.runs[an.runs["used"]]
+        args = ([f.E, f.A, f.B, f.alpha, f.beta], used["N"], used["D"], used["loss"])
+        assert f.objective == pytest.approx(objective(*args, delta=0.02), rel=1e-9)
+        assert f.objective != pytest.approx(objective(*args, delta=1e-3), rel=1e-3)
+        fits = json.loads(write_outputs(an, tmp_path)["fits"].read_text())
+        assert fits["approach3"]["huber_delta"] == 0.02
 
 
 class TestWriteOutputs:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .approach2 import Approach2Fit, fit_approach2
-from .approach3 import SurfaceFit, fit_surface
+from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
 from .outliers import flag_outliers
 from .table import MIN_BUDGETS, MIN_POINTS_PER_BUDGET, FitError, load_runs
@@ -68,8 +68,11 @@ def _table(a2, a3, boot, Cs, swept) -> tuple:
 
 
 def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200, seed=0,
-            unit="tokens") -> Analysis:
-    """runs: a table path, DataFrame, or load_runs() output. bootstrap: replicate count (0: none)."""
+            unit="tokens", huber_delta=DELTA) -> Analysis:
+    """runs: a table path, DataFrame, or load_runs() output. bootstrap: replicate count (0: none).
+    huber_delta: Approach 3's Huber threshold on log residuals (Chinchilla's 1e-3 by default)."""
+    if not huber_delta > 0:
+        raise ValueError(f"huber_delta must be > 0, got {huber_delta}")
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
     if any(not t > 0 for t in targets):
@@ -86,7 +89,7 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
                        f"flagged run(s): need >= {MIN_BUDGETS} budgets with >= {MIN_POINTS_PER_BUDGET} runs")
 
     a2 = fit_approach2(used)
-    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"])
+    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=float(huber_delta))
     swept = sorted(float(b) for b in used["budget"].unique())
     Cs = sorted(set(swept) | {float(t) for t in targets})
     boot = run_bootstrap(used, a3, Cs, n=int(bootstrap), seed=seed)

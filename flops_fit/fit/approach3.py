@@ -33,6 +33,7 @@ class SurfaceFit:
     n_points: int
     flops_per_nd: float    # kappa in C = kappa * N * D, the median over the fitted runs
     status: str            # ok | too_few_points | degenerate | hit_bound | not_converged
+    delta: float = DELTA   # the Huber threshold on log residuals that was minimized
 
     @property
     def a(self) -> float:
@@ -147,7 +148,7 @@ def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delt
     kappa = float(np.median(np.asarray(C, float) / (N * D))) if C is not None else 6.0
     nan = np.nan
     if len(L) < MIN_POINTS or len(np.unique(N)) < 3 or len(np.unique(D)) < 3:
-        return SurfaceFit(nan, nan, nan, nan, nan, nan, len(L), kappa, "too_few_points")
+        return SurfaceFit(nan, nan, nan, nan, nan, nan, len(L), kappa, "too_few_points", delta)
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
     u, v = N / N0, D / D0
     obj, coef = profile_grid(u, v, L, grid, grid, delta=delta)
@@ -169,7 +170,8 @@ def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delt
         status = "not_converged"
     else:
         status = "ok"
-    return SurfaceFit(float(E), float(A), float(B), float(al), float(be), float(best.cost), len(L), kappa, status)
+    return SurfaceFit(float(E), float(A), float(B), float(al), float(be), float(best.cost), len(L), kappa, status,
+                      float(delta))
 
 
 def objective(params, N, D, L, delta=DELTA) -> float:

@@ -96,7 +96,8 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
             vert, laws, opt = _approach2_replicate(local, budgets, logN[idx], logD[idx], L[idx], Cs)
         out["a2.budgets"][i], out["a2.laws"][i], out["a2.opt"][i] = vert, laws, opt
         if warm:
-            f = fit_surface(N[idx], D[idx], L[idx], C[idx], grid=BOOT_GRID, n_starts=2, extra_starts=warm)
+            f = fit_surface(N[idx], D[idx], L[idx], C[idx], grid=BOOT_GRID, n_starts=2, extra_starts=warm,
+                            delta=full3.delta)
             if f.status in ("ok", "hit_bound"):
                 out["a3.params"][i] = [getattr(f, k) for k in A3_KEYS]
                 opt = np.stack(f.optimal(Cs), -1)

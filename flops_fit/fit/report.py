@@ -8,7 +8,7 @@ import pandas as pd
 
 from flops_fit.io import atomic_write_json, atomic_write_text
 
-from . import approach3, outliers
+from . import outliers
 from .analyze import Analysis
 from .bootstrap import A3_KEYS
 
@@ -70,7 +70,7 @@ def _approach3(an: Analysis) -> dict:
     f, boot = an.approach3, an.bootstrap
     lo, hi = boot.interval("a3.params")
     out = {"status": f.status, "form": "L(N, D) = E + A/N^alpha + B/D^beta",
-           "objective": f"sum Huber_delta(log Lhat - log L), delta={approach3.DELTA:g}",
+           "objective": f"sum Huber_delta(log Lhat - log L), delta={f.delta:g}", "huber_delta": f.delta,
            "objective_value": f.objective, "n_points": f.n_points,
            "flops_per_nd": f.flops_per_nd, "compute_model": "C = flops_per_nd * N * D"}
     for j, k in enumerate(A3_KEYS):
