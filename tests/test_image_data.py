@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from plugins import images
+from plugins import cifar, images
 
 DIGITS = dict(name="digits", plugin="plugins.images", source="digits", image_size=8, patch_size=2,
               channels=1, num_classes=10, test_fraction=0.2, split_seed=0)
@@ -189,9 +189,9 @@ def _hf_cifar(n_train=12, n_test=10):
 
 def test_hf_conversion_and_prepare_from_hub_mock(tmp_path, monkeypatch):
     dd, arrays = _hf_cifar()
-    monkeypatch.setattr(images, "_hub_reachable", lambda name, timeout=5.0: (True, ""))
+    monkeypatch.setattr(cifar, "_hub_reachable", lambda name, timeout=5.0: (True, ""))
     calls = []
-    monkeypatch.setattr(images, "_hf_load", lambda name, revision=None: calls.append(name) or dd)
+    monkeypatch.setattr(cifar, "_hf_load", lambda name, revision=None: calls.append(name) or dd)
     meta = images.prepare({**CIFAR, "source": "cifar_hf", "hf_name": "uoft-cs/cifar10"}, str(tmp_path))
     assert calls == ["uoft-cs/cifar10"]
     assert meta["counts"] == {"train": 12, "test": 10} and meta["class_names"][0] == "airplane"
@@ -226,6 +226,6 @@ def test_hf_offline_mode_without_cache_is_clear(tmp_path, monkeypatch):
 
     def fail(name, revision=None):
         raise ConnectionError("Couldn't reach the Hub (offline mode)")
-    monkeypatch.setattr(images, "_hf_load", fail)
+    monkeypatch.setattr(cifar, "_hf_load", fail)
     with pytest.raises(RuntimeError, match="offline mode is on"):
         images.prepare({**CIFAR, "source": "cifar_hf", "hf_name": "uoft-cs/cifar10"}, str(tmp_path))

@@ -1,7 +1,6 @@
 """Checkpoint/resume (flops_fit/train/checkpoint.py): a run killed with kill -9 or SIGTERM and rerun ends
 with the same final val loss as an uninterrupted run (CPU, same seed, 1 thread: bit-identical)."""
 import json
-import os
 import signal
 import subprocess
 import sys
