@@ -99,5 +99,12 @@ class TestWriteOutputs:
         assert fits["approach3"]["a"]["value"] == pytest.approx(analysis.approach3.a)
         table = pd.read_csv(paths["table_csv"])
         assert len(table) == 12 and {"n_star_lo", "loss_hi", "kind"} <= set(table.columns)
-        assert "approach3" in paths["table_md"].read_text()
+        assert "approach3" in paths["table_md"].read_text() and "Note:" not in paths["table_md"].read_text()
         assert len(json.loads(paths["table_json"].read_text())["rows"]) == 12
+
+    def test_table_notes_a_loss_law_pinned_at_its_bound(self, analysis):
+        from dataclasses import replace
+        from flops_fit.fit.report import table_markdown
+        a2 = replace(analysis.approach2, l_star=replace(analysis.approach2.l_star, E=0.0, status="hit_bound"))
+        md = table_markdown(replace(analysis, approach2=a2))
+        assert "Note: approach2 loss" in md and "E = 0" in md

@@ -62,6 +62,11 @@ class TestFitLossLaw:
         assert (f.E, f.g) == (pytest.approx(1.8, rel=1e-4), pytest.approx(0.07, rel=1e-4))
         assert f.status == "ok"
 
+    def test_irreducible_loss_pinned_at_zero_is_flagged(self):
+        C = np.array([1e11, 3e11, 1e12])
+        f = fit_loss_law(C, np.array([2.05, 1.81, 1.46]))  # the quickstart's L*: steeper than any E > 0 allows
+        assert f.E < 1e-6 and f.status == "hit_bound"
+
     def test_two_budgets_is_too_few_points(self):
         assert fit_loss_law([1e18, 1e19], [3.0, 2.8]).status == "too_few_points"
 

@@ -135,6 +135,16 @@ def table_markdown(an: Analysis) -> str:
                      f"{_fmt(r.loss, *r.loss_ci, spec='.4g')} |")
     if not an.table:
         lines.append("| (no approach could be fitted) | | | | | | |")
+    notes = []
+    if an.approach2.l_star.status == "hit_bound":
+        ls = an.approach2.l_star
+        notes.append(f"approach2 loss: the law L*(C) = E + k*C^-g has a parameter at its bound (E = {ls.E:.3g}, "
+                     f"g = {ls.g:.3g}): the budgets do not pin the irreducible loss, so extrapolated losses lean "
+                     "on that bound. Add budgets before trusting them.")
+    if an.approach3.status == "hit_bound":
+        notes.append("approach3: an exponent of the surface is at its search bound; treat its rows with care.")
+    if notes:
+        lines += [""] + [f"Note: {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 

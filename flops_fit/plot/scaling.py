@@ -61,7 +61,10 @@ def _legend_text(sw: Sweep, approach: str, q: str) -> str:
             sym = "a" if q == "n_star" else "b"
             return f"{lab}: ${sym}$ = {_ci((laws.get(q) or {}).get('exponent'))}"
         ls = laws.get("l_star") or {}
-        return f"{lab}: $E$ = {_ci(ls.get('E'))}\n      $\\gamma$ = {_ci(ls.get('g'))}"
+        E = _ci(ls.get("E"))
+        if ls.get("status") == "hit_bound":  # an interval of a parameter pinned at its bound says nothing
+            E = f"{est(ls.get('E'))[0]:.3f} (at its bound)"
+        return f"{lab}: $E$ = {E}\n      $\\gamma$ = {_ci(ls.get('g'))}"
     a3 = sw.a3
     if q == "n_star":
         return f"{lab}: $a$ = {_ci(a3.get('a'))}"
