@@ -6,7 +6,8 @@ IsoFLOP sweeps with known truth.
 Surfaces L = E + A/N^alpha + B/D^beta; per budget, sizes log-spaced from x1/spread to x spread
 around the true optimum; D = C/(6N); log-loss noise N(0, sigma). Prints median and 90th-percentile
 relative error |a_hat - a| / a per approach, and for reference the Gaussian maximum-likelihood
-estimate (least squares on log loss, started from the truth and from the A3 fit), and the
+estimate (least squares on log loss, started from the truth and from the A3 fit), Approach 3 with
+analysis.huber_delta=auto (delta = 1.345 x the noise estimated around the IsoFLOP parabolas), and the
 Cramer-Rao bound: the smallest standard deviation any unbiased estimator of a can have on the design,
 from the Fisher information of the five surface parameters under Gaussian log-loss noise, printed as
 the median absolute error it implies (0.674 sd). A table of designs (budget range x size spread) shows
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from flops_fit.fit import fit_approach2, fit_surface, load_runs
+from flops_fit.fit.analyze import resolve_huber_delta
 
 SURFACES = {
     "chinchilla": dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28),
@@ -77,17 +79,19 @@ def crb_median_error(s, sigma, budgets=BUDGETS, n_sizes=9, spread=4.0):
 
 def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS, mle=False, prior=None):
     a = true_a(s)
-    e2, e3, em = [], [], []
+    e2, e3, e3a, em = [], [], [], []
     for seed in range(seeds):
         runs = load_runs(isoflop_sweep(s, budgets, n_sizes, spread, sigma, seed, prior))
         f2 = fit_approach2(runs)
         f3 = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"])
         e2.append(abs(f2.n_star.exponent - a) / a if f2.status == "ok" else np.inf)
         e3.append(abs(f3.a - a) / a)
+        f3a = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"], delta=resolve_huber_delta("auto", runs, f2)[0])
+        e3a.append(abs(f3a.a - a) / a)
         if mle:
             starts = [tuple(s[k] for k in ("E", "A", "B", "alpha", "beta")), (f3.E, f3.A, f3.B, f3.alpha, f3.beta)]
             em.append(abs(mle_a(runs["N"].to_numpy(), runs["D"].to_numpy(), runs["loss"].to_numpy(), starts) - a) / a)
-    return np.array(e2), np.array(e3), np.array(em)
+    return np.array(e2), np.array(e3), np.array(em), np.array(e3a)
 
 
 def main():
@@ -97,15 +101,16 @@ def main():
     t0 = time.perf_counter()
     print(f"5 budgets x 9 sizes (x1/4..x4 around the true optimum), {args.seeds} seeds; "
           "relative error of a, median / p90 (%)\n")
-    print("| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | MLE p90 "
-          "| Cramer-Rao median |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| surface | sigma | true a | A2 median | A2 p90 | A3 median | A3 p90 | A3 delta=auto median | "
+          "A3 delta=auto p90 | MLE median | MLE p90 | Cramer-Rao median |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, s in SURFACES.items():
         for sigma in (0.005, 0.02, 0.05):
-            e2, e3, em = errors(s, sigma, args.seeds, mle=True)
+            e2, e3, em, e3a = errors(s, sigma, args.seeds, mle=True)
             q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
             print(f"| {name} | {sigma} | {true_a(s):.4f} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | "
-                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | {q(em, 90):.2f} | "
+                  f"{q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(e3a, 50):.2f} | {q(e3a, 90):.2f} | "
+                  f"{q(em, 50):.2f} | {q(em, 90):.2f} | "
                   f"{100 * crb_median_error(s, sigma):.2f} |", flush=True)
     print("\nWhat a 5 x 9 design needs: Cramer-Rao median error of a (%), Chinchilla-like surface, sigma 0.02.")
     print("Rows: budget range (5 budgets, log-spaced); columns: size spread (x1/s..x s around the optimum).")
@@ -117,12 +122,14 @@ def main():
         print(f"| {lo:.0e}-{hi:.0e} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
     print("\nWider spreads, same 5 budgets x 9 sizes, Chinchilla-like surface, sigma 0.02: relative error of a, "
           "median / p90 (%)")
-    print("| spread | A2 median | A2 p90 | A3 median | A3 p90 | MLE median | Cramer-Rao median |")
-    print("|---|---|---|---|---|---|---|")
+    print("| spread | A2 median | A2 p90 | A3 median | A3 p90 | A3 delta=auto median | MLE median "
+          "| Cramer-Rao median |")
+    print("|---|---|---|---|---|---|---|---|")
     for sp in (4.0, 8.0, 16.0):
-        e2, e3, em = errors(SURFACES["chinchilla"], 0.02, args.seeds, spread=sp, mle=True)
+        e2, e3, em, e3a = errors(SURFACES["chinchilla"], 0.02, args.seeds, spread=sp, mle=True)
         q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
-        print(f"| x{sp:g} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | {q(e3, 90):.2f} | {q(em, 50):.2f} | "
+        print(f"| x{sp:g} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | {q(e3, 90):.2f} | "
+              f"{q(e3a, 50):.2f} | {q(em, 50):.2f} | "
               f"{100 * crb_median_error(SURFACES['chinchilla'], 0.02, spread=sp):.2f} |", flush=True)
     print("\nMock-sweep design: 5 budgets x 7 sizes, spread x4 each side, Chinchilla-like surface;")
     print("centred on the truth, or on a prior of 20 tokens/param (N = sqrt(C/120)), as a planner would")
@@ -130,7 +137,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for prior in (None, 20.0):
         for sigma in (0.0, 0.002, 0.005):
-            e2, e3, _ = errors(SURFACES["chinchilla"], sigma, args.seeds, n_sizes=7, spread=4.0, prior=prior)
+            e2, e3, _, _ = errors(SURFACES["chinchilla"], sigma, args.seeds, n_sizes=7, spread=4.0, prior=prior)
             q = lambda e, p: 100 * np.percentile(e, p)  # noqa: E731
             label = "truth" if prior is None else "20 tok/param"
             print(f"| {label} | {sigma} | {q(e2, 50):.2f} | {q(e2, 90):.2f} | {q(e3, 50):.2f} | "

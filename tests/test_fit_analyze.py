@@ -85,6 +85,19 @@ class TestAnalyze:
         assert f.objective != pytest.approx(objective(*args, delta=1e-3), rel=1e-3)
         fits = json.loads(write_outputs(an, tmp_path)["fits"].read_text())
         assert fits["approach3"]["huber_delta"] == 0.02
+        assert fits["approach3"]["huber_delta_rule"] == "fixed"
+
+    def test_auto_huber_delta_follows_the_noise(self, tmp_path):
+        for sigma in (0.005, 0.03):
+            an = analyze(sweep(sigma=sigma, seed=3), bootstrap=0, huber_delta="auto")
+            assert 0.7 * 1.345 * sigma < an.approach3.delta < 1.4 * 1.345 * sigma, (sigma, an.approach3.delta)
+            assert an.huber_delta_rule.startswith("auto")
+        fits = json.loads(write_outputs(an, tmp_path)["fits"].read_text())
+        a3 = fits["approach3"]
+        assert a3["huber_delta"] == an.approach3.delta and "sigma_hat" in a3["huber_delta_rule"]
+        assert analyze(sweep(sigma=0.0), bootstrap=0, huber_delta="auto").approach3.delta == 1e-3  # floor
+        with pytest.raises(ValueError, match="positive number or 'auto'"):
+            analyze(sweep(), huber_delta="bogus")
 
 
 class TestWriteOutputs:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .approach2 import Approach2Fit, fit_approach2
+from .approach2 import Approach2Fit, fit_approach2, log_residual_scale
 from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
 from .outliers import flag_outliers
@@ -38,6 +38,7 @@ class Analysis:
     bootstrap: BootstrapResult = field(repr=False)
     table: tuple = field(repr=False)         # TableRow
     status: str                              # ok | partial (one approach failed)
+    huber_delta_rule: str = "fixed"          # how Approach 3's Huber delta was chosen
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -46,6 +47,27 @@ class Analysis:
     @property
     def swept_budgets(self) -> np.ndarray:
         return np.array([b.budget for b in self.approach2.budgets])
+
+
+AUTO_DELTA_FACTOR = 1.345  # Huber's threshold for 95 % efficiency under Gaussian noise, in noise sds
+
+
+def _check_delta(huber_delta):
+    if huber_delta != "auto" and (isinstance(huber_delta, str) or not huber_delta > 0):
+        raise ValueError(f"huber_delta must be a positive number or 'auto', got {huber_delta!r}")
+
+
+def resolve_huber_delta(huber_delta, used, a2) -> tuple:
+    """(delta, rule). 'auto': 1.345 x the noise sd estimated from the IsoFLOP parabolas' residuals, at least
+    Chinchilla's 1e-3: near-least-squares efficiency at the data's own noise, still robust to single bad runs."""
+    if huber_delta != "auto":
+        return float(huber_delta), "fixed"
+    sigma, n = log_residual_scale(used, a2)
+    if not np.isfinite(sigma):
+        return DELTA, f"auto: too few runs around the IsoFLOP parabolas to estimate the noise ({n}); used {DELTA:g}"
+    delta = max(AUTO_DELTA_FACTOR * sigma, DELTA)
+    return delta, (f"auto: max({AUTO_DELTA_FACTOR} x sigma_hat, {DELTA:g}), sigma_hat = {sigma:.3g} = robust sd of "
+                   f"log-loss residuals around the IsoFLOP parabolas ({n} runs)")
 
 
 def _table(a2, a3, boot, Cs, swept) -> tuple:
@@ -70,9 +92,9 @@ def _table(a2, a3, boot, Cs, swept) -> tuple:
 def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200, seed=0,
             unit="tokens", huber_delta=DELTA) -> Analysis:
     """runs: a table path, DataFrame, or load_runs() output. bootstrap: replicate count (0: none).
-    huber_delta: Approach 3's Huber threshold on log residuals (Chinchilla's 1e-3 by default)."""
-    if not huber_delta > 0:
-        raise ValueError(f"huber_delta must be > 0, got {huber_delta}")
+    huber_delta: Approach 3's Huber threshold on log residuals (Chinchilla's 1e-3 by default), or 'auto'
+    (1.345 x the noise sd estimated around the IsoFLOP parabolas, at least 1e-3)."""
+    _check_delta(huber_delta)
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
     if any(not t > 0 for t in targets):
@@ -89,7 +111,8 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
                        f"flagged run(s): need >= {MIN_BUDGETS} budgets with >= {MIN_POINTS_PER_BUDGET} runs")
 
     a2 = fit_approach2(used)
-    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=float(huber_delta))
+    delta, delta_rule = resolve_huber_delta(huber_delta, used, a2)
+    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta)
     swept = sorted(float(b) for b in used["budget"].unique())
     Cs = sorted(set(swept) | {float(t) for t in targets})
     boot = run_bootstrap(used, a3, Cs, n=int(bootstrap), seed=seed)
@@ -107,4 +130,4 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
     return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
                     targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
                     bootstrap=boot, table=_table(a2, a3, boot, Cs, set(swept)),
-                    status="ok" if ok2 and ok3 else "partial")
+                    status="ok" if ok2 and ok3 else "partial", huber_delta_rule=delta_rule)

@@ -118,6 +118,24 @@ def fit_budgets(runs) -> tuple:
     return tuple(out)
 
 
+def log_residual_scale(runs, a2: Approach2Fit) -> tuple:
+    """(sigma_hat, n): robust sd of the log-loss residuals around the ok budgets' parabolas in log10 N
+    (1.4826 x MAD, inflated by sqrt(n / (n - 3 per budget)) for the fitted coefficients). nan without a
+    budget that has more points than coefficients."""
+    ids = runs.set_index("id")
+    r, n_coef = [], 0
+    for b in a2.ok_budgets:
+        g = ids.loc[list(b.run_ids)]
+        pred = b.in_n.predict(np.log10(g["N"].to_numpy(float)))
+        r.extend(np.log(g["loss"].to_numpy(float)) - np.log(pred))
+        n_coef += 3
+    r = np.asarray(r)
+    if len(r) <= n_coef:
+        return float("nan"), len(r)
+    mad = np.median(np.abs(r - np.median(r)))
+    return float(1.4826 * mad * np.sqrt(len(r) / (len(r) - n_coef))), len(r)
+
+
 def fit_approach2(runs) -> Approach2Fit:
     """runs: normalized table (table.load_runs) of the runs to use."""
     budgets = fit_budgets(runs)

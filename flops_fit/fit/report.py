@@ -71,6 +71,7 @@ def _approach3(an: Analysis) -> dict:
     lo, hi = boot.interval("a3.params")
     out = {"status": f.status, "form": "L(N, D) = E + A/N^alpha + B/D^beta",
            "objective": f"sum Huber_delta(log Lhat - log L), delta={f.delta:g}", "huber_delta": f.delta,
+           "huber_delta_rule": an.huber_delta_rule,
            "objective_value": f.objective, "n_points": f.n_points,
            "flops_per_nd": f.flops_per_nd, "compute_model": "C = flops_per_nd * N * D"}
     for j, k in enumerate(A3_KEYS):
