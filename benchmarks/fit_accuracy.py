@@ -23,6 +23,7 @@ from scipy.optimize import least_squares
 
 from flops_fit.fit import fit_approach2, fit_surface, load_runs
 from flops_fit.fit.analyze import resolve_huber_delta
+from flops_fit.fit.design import exponent_sd_bound
 
 SURFACES = {
     "chinchilla": dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28),
@@ -66,15 +67,10 @@ def mle_a(N, D, L, starts):
 
 def crb_median_error(s, sigma, budgets=BUDGETS, n_sizes=9, spread=4.0):
     """Median relative error of a implied by the Cramer-Rao bound (0.674 x the bound's sd, / a), for sizes
-    centred on the true optimum. Jacobian of log L w.r.t. (E, A, B, alpha, beta); Cov >= sigma^2 (J'J)^-1."""
+    centred on the true optimum (flops_fit.fit.design)."""
     runs = isoflop_sweep(s, budgets, n_sizes, spread)
-    N, D, L = (runs[k].to_numpy() for k in ("N", "D", "loss"))
-    tn, td = N ** -s["alpha"], D ** -s["beta"]
-    J = np.stack([np.ones_like(N), tn, td, -s["A"] * tn * np.log(N), -s["B"] * td * np.log(D)], 1) / L[:, None]
-    cov = sigma**2 * np.linalg.inv(J.T @ J)
-    ab = s["alpha"] + s["beta"]
-    g = np.array([0, 0, 0, -s["beta"] / ab**2, s["alpha"] / ab**2])  # d a / d(E, A, B, alpha, beta)
-    return 0.674 * np.sqrt(g @ cov @ g) / true_a(s)
+    sd = exponent_sd_bound(runs["N"], runs["D"], *(s[k] for k in ("E", "A", "B", "alpha", "beta")), sigma)
+    return 0.674 * sd / true_a(s)
 
 
 def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS, mle=False, prior=None):

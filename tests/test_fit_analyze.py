@@ -112,7 +112,10 @@ class TestWriteOutputs:
         assert fits["approach3"]["a"]["value"] == pytest.approx(analysis.approach3.a)
         table = pd.read_csv(paths["table_csv"])
         assert len(table) == 12 and {"n_star_lo", "loss_hi", "kind"} <= set(table.columns)
-        assert "approach3" in paths["table_md"].read_text() and "Note:" not in paths["table_md"].read_text()
+        md = paths["table_md"].read_text()
+        assert "approach3" in md and "Note: approach2 loss" not in md and "Note: design" in md
+        d = fits["design"]
+        assert 0.6 * 0.005 < d["noise_sigma"] < 1.5 * 0.005 and 0 < d["a_sd_bound"] < 0.05
         assert len(json.loads(paths["table_json"].read_text())["rows"]) == 12
 
     def test_table_notes_a_loss_law_pinned_at_its_bound(self, analysis):

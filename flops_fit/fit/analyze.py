@@ -7,6 +7,7 @@ import pandas as pd
 from .approach2 import Approach2Fit, fit_approach2, log_residual_scale
 from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
+from .design import exponent_sd_bound
 from .outliers import flag_outliers
 from .table import MIN_BUDGETS, MIN_POINTS_PER_BUDGET, FitError, load_runs
 
@@ -39,6 +40,8 @@ class Analysis:
     table: tuple = field(repr=False)         # TableRow
     status: str                              # ok | partial (one approach failed)
     huber_delta_rule: str = "fixed"          # how Approach 3's Huber delta was chosen
+    noise_sigma: float = float("nan")        # robust sd of log-loss residuals around the IsoFLOP parabolas
+    a_sd_bound: float = float("nan")         # Cramér–Rao bound on sd(a) for these runs at that noise (design.py)
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -125,9 +128,13 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
     flagged["pred_approach3"] = a3.predict(flagged["N"], flagged["D"]) if a3.n_points and np.isfinite(a3.E) else np.nan
 
     ok2, ok3 = a2.status == "ok", a3.status in ("ok", "hit_bound")
+    sigma = log_residual_scale(used, a2)[0]
+    bound = (exponent_sd_bound(used["N"], used["D"], a3.E, a3.A, a3.B, a3.alpha, a3.beta, sigma)
+             if ok3 else float("nan"))
     if not (ok2 or ok3):
         raise FitError(f"{source}: neither approach could be fitted (approach2: {a2.status}, approach3: {a3.status})")
     return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
                     targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
                     bootstrap=boot, table=_table(a2, a3, boot, Cs, set(swept)),
-                    status="ok" if ok2 and ok3 else "partial", huber_delta_rule=delta_rule)
+                    status="ok" if ok2 and ok3 else "partial", huber_delta_rule=delta_rule,
+                    noise_sigma=float(sigma), a_sd_bound=bound)

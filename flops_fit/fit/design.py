@@ -1,0 +1,36 @@
+"""How precisely a sweep's design can pin the compute-optimal exponent a = beta / (alpha + beta).
+
+The Cramér–Rao bound: for log-loss observations log L_i = log L(N_i, D_i) + eps_i, eps ~ N(0, sigma^2), with
+L = E + A/N^alpha + B/D^beta, no unbiased estimator of a has a smaller standard deviation than
+sqrt(g' F^-1 g), F = J'J / sigma^2 the Fisher information of (E, A, B, alpha, beta) and g = da/dtheta.
+It depends on the design (which N, D were run), the noise and the surface, not on how the fit is done,
+so it says whether a sweep can answer the question at all: fitting harder cannot beat it; wider sizes or
+more budgets can. docs/analysis.md tabulates it for the issue's accuracy study.
+"""
+import numpy as np
+
+
+def _jacobian(N, D, E, A, B, alpha, beta):
+    """d log L / d(E, a, b, alpha, beta) with N, D scaled by their geometric means (a = A N0^-alpha, ...):
+    the same bound on a as in (E, A, B, alpha, beta), better conditioned."""
+    N, D = np.asarray(N, float), np.asarray(D, float)
+    N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
+    u, v = N / N0, D / D0
+    a, b = A * N0 ** -alpha, B * D0 ** -beta
+    tn, td = a * u ** -alpha, b * v ** -beta
+    L = E + tn + td
+    return np.stack([np.ones_like(L), tn / a, td / b, -tn * np.log(u), -td * np.log(v)], axis=1) / L[:, None]
+
+
+def exponent_sd_bound(N, D, E, A, B, alpha, beta, sigma) -> float:
+    """Cramér–Rao lower bound on the standard deviation of an estimate of a = beta/(alpha+beta) from runs at
+    (N, D) with Gaussian noise sigma on log loss. nan when the design cannot identify the five parameters."""
+    if not (np.isfinite(sigma) and sigma > 0 and min(alpha, beta, A, B) > 0 and len(np.atleast_1d(N)) >= 5):
+        return float("nan")
+    J = _jacobian(N, D, E, A, B, alpha, beta)
+    fisher = J.T @ J
+    if not np.all(np.isfinite(fisher)) or np.linalg.cond(fisher) > 1e14:
+        return float("nan")
+    s = alpha + beta
+    g = np.array([0.0, 0.0, 0.0, -beta / s**2, alpha / s**2])
+    return float(sigma * np.sqrt(g @ np.linalg.solve(fisher, g)))
