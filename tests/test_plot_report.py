@@ -19,7 +19,8 @@ def test_plot_rule_and_html_report(workflow_copy):
     for stem in ("isoflop", "scaling_laws", "surface", "residuals"):      # mock: no training curves
         for ext in ("png", "pdf"):
             assert (plots / f"{stem}.{ext}").stat().st_size > 10_000, f"{stem}.{ext}"
-    assert "Approach 3" in (plots / "fit_summary.html").read_text()
+    summary = (plots / "fit_summary.html").read_text()
+    assert "Approach 3" in summary and "Design check" in summary and "Cramér–Rao" in summary
     assert (plots / "chinchilla_table.csv").read_text().startswith("approach,")
 
     r = snakemake(wf, "--config", "mode=mock", "--report", "report.html")

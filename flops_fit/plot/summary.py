@@ -82,6 +82,15 @@ def summary_html(sw: Sweep) -> str:
         parts.append(f"<p class=muted>{html.escape(str(a3.get('objective', '')))}; compute model "
                      f"{html.escape(str(a3.get('compute_model', '')))}, flops_per_nd = "
                      f"{_f(num(a3.get('flops_per_nd')))}; {a3.get('n_points', '?')} runs.</p>")
+    design = f.get("design") or {}
+    sigma, bound, a = num(design.get("noise_sigma")), num(design.get("a_sd_bound")), est(a3.get("a"))[0]
+    if np.isfinite(sigma) and np.isfinite(bound) and np.isfinite(a):
+        parts.append("<h2>Design check</h2>"
+                     f"<p>Run-to-run noise σ̂ = {100 * sigma:.2g} % of the loss (around the IsoFLOP parabolas). "
+                     f"At that noise no fit of these runs can pin a better than ±{bound:.2g} (1 sd, "
+                     f"{100 * bound / a:.2g} % of a = {a:.3g}; Cramér–Rao bound for this design). Approach 3's "
+                     f"interval: {_ci(a3.get('a'), '.3g')}. If the bound is near the precision you need, the "
+                     "design limits it, not the fit: widen the size spread or add budgets.</p>")
     tab = sw.table()
     parts.append("<h2>Compute-optimal allocation (Chinchilla table)</h2>")
     if len(tab):
