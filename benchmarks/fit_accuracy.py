@@ -23,6 +23,7 @@ from scipy.optimize import least_squares
 
 from flops_fit.fit import fit_approach2, fit_surface, load_runs
 from flops_fit.fit.analyze import resolve_huber_delta
+from flops_fit.fit.approach2 import log_residual_scale
 from flops_fit.fit.design import exponent_sd_bound
 
 SURFACES = {
@@ -82,7 +83,8 @@ def errors(s, sigma, seeds, n_sizes=9, spread=4.0, budgets=BUDGETS, mle=False, p
         f3 = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"])
         e2.append(abs(f2.n_star.exponent - a) / a if f2.status == "ok" else np.inf)
         e3.append(abs(f3.a - a) / a)
-        f3a = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"], delta=resolve_huber_delta("auto", runs, f2)[0])
+        delta = resolve_huber_delta("auto", log_residual_scale(runs, f2))[0]
+        f3a = fit_surface(runs["N"], runs["D"], runs["loss"], runs["C"], delta=delta)
         e3a.append(abs(f3a.a - a) / a)
         if mle:
             starts = [tuple(s[k] for k in ("E", "A", "B", "alpha", "beta")), (f3.E, f3.A, f3.B, f3.alpha, f3.beta)]

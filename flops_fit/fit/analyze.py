@@ -60,12 +60,13 @@ def _check_delta(huber_delta):
         raise ValueError(f"huber_delta must be a positive number or 'auto', got {huber_delta!r}")
 
 
-def resolve_huber_delta(huber_delta, used, a2) -> tuple:
-    """(delta, rule). 'auto': 1.345 x the noise sd estimated from the IsoFLOP parabolas' residuals, at least
-    Chinchilla's 1e-3: near-least-squares efficiency at the data's own noise, still robust to single bad runs."""
+def resolve_huber_delta(huber_delta, noise) -> tuple:
+    """(delta, rule). noise: (sigma_hat, n) from approach2.log_residual_scale. 'auto': 1.345 x that noise sd, at
+    least Chinchilla's 1e-3: near-least-squares efficiency at the data's own noise, still robust to single bad
+    runs."""
     if huber_delta != "auto":
         return float(huber_delta), "fixed"
-    sigma, n = log_residual_scale(used, a2)
+    sigma, n = noise
     if not np.isfinite(sigma):
         return DELTA, f"auto: too few runs around the IsoFLOP parabolas to estimate the noise ({n}); used {DELTA:g}"
     delta = max(AUTO_DELTA_FACTOR * sigma, DELTA)
@@ -114,7 +115,8 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
                        f"flagged run(s): need >= {MIN_BUDGETS} budgets with >= {MIN_POINTS_PER_BUDGET} runs")
 
     a2 = fit_approach2(used)
-    delta, delta_rule = resolve_huber_delta(huber_delta, used, a2)
+    noise = log_residual_scale(used, a2)
+    delta, delta_rule = resolve_huber_delta(huber_delta, noise)
     a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta)
     swept = sorted(float(b) for b in used["budget"].unique())
     Cs = sorted(set(swept) | {float(t) for t in targets})
@@ -128,7 +130,7 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
     flagged["pred_approach3"] = a3.predict(flagged["N"], flagged["D"]) if a3.n_points and np.isfinite(a3.E) else np.nan
 
     ok2, ok3 = a2.status == "ok", a3.status in ("ok", "hit_bound")
-    sigma = log_residual_scale(used, a2)[0]
+    sigma = noise[0]
     bound = (exponent_sd_bound(used["N"], used["D"], a3.E, a3.A, a3.B, a3.alpha, a3.beta, sigma)
              if ok3 else float("nan"))
     if not (ok2 or ok3):
