@@ -46,11 +46,12 @@ def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
     """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables."""
     from .fit import analyze as fit_analyze
     from .fit import load_runs, write_outputs
+    from .fit.approach3 import DELTA
     table = load_runs(runs)
     result = fit_analyze(table, targets=tuple(analysis.get("targets", ())),
                          include_outliers=analysis.get("include_outliers", False),
                          bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
-                         **({"huber_delta": analysis["huber_delta"]} if "huber_delta" in analysis else {}))
+                         huber_delta=analysis.get("huber_delta", DELTA))
     write_outputs(result, out_dir)
     if not quiet:
         md = Path(out_dir) / "chinchilla_table.md"
