@@ -59,7 +59,9 @@ def fit_parabola(x, y) -> ParabolaFit:
         return ParabolaFit(np.nan, np.nan, np.nan, lo, hi, n, "too_few_points")
     c0, c1, c2 = parabola_coefs(x, y)
     fit = ParabolaFit(float(c0), float(c1), float(c2), float(x.min()), float(x.max()), n, "ok")
-    if not c2 > 0:
+    # curvature below round-off (e.g. exactly linear losses give c2 ~ +-1e-17) is no curvature
+    span = (fit.x_max - fit.x_min) ** 2
+    if not c2 * span > 1e-9 * max(np.ptp(y), np.abs(y).max() * 1e-12):
         status = "non_positive_curvature"
     elif not fit.x_min <= fit.x_star <= fit.x_max:
         status = "edge_of_grid"
