@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from .compute import ComputeModel
+
 DELTA = 1e-3
 GRID = np.geomspace(0.02, 2.5, 48)   # alpha and beta grid
 BOUNDS = (1e-3, 5.0)                  # alpha, beta in the refine
@@ -34,29 +36,36 @@ class SurfaceFit:
     flops_per_nd: float    # kappa in C = kappa * N * D, the median over the fitted runs
     status: str            # ok | too_few_points | degenerate | hit_bound | not_converged
     delta: float = DELTA   # the Huber threshold on log residuals that was minimized
+    compute: ComputeModel = None   # C = fpu(N) * D (compute.py); None: C = flops_per_nd * N * D
+    budgets: tuple = ()    # the budgets a and b are read over (the swept ones); () with C = kappa N D
+
+    @property
+    def compute_model(self) -> ComputeModel:
+        return self.compute if self.compute is not None else ComputeModel.constant(self.flops_per_nd, "flops_per_nd")
+
+    @property
+    def exponents(self) -> tuple:
+        """(a, b): log-log slopes of N*(C), D*(C) over `budgets` (compute.py); beta/(alpha+beta), alpha/(alpha+beta)
+        under C = kappa N D."""
+        a, b = self.compute_model.exponents(self.E, self.A, self.B, self.alpha, self.beta, self.budgets)
+        return float(a), float(b)
 
     @property
     def a(self) -> float:
         """N* ~ C^a."""
-        return self.beta / (self.alpha + self.beta)
+        return self.exponents[0]
 
     @property
     def b(self) -> float:
         """D* ~ C^b."""
-        return self.alpha / (self.alpha + self.beta)
+        return self.exponents[1]
 
     def predict(self, N, D):
         return self.E + self.A * np.asarray(N, float) ** -self.alpha + self.B * np.asarray(D, float) ** -self.beta
 
     def optimal(self, C):
-        """(N*, D*, L*) minimizing L(N, D) subject to kappa * N * D = C."""
-        ND = np.asarray(C, float) / self.flops_per_nd
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            # numpy floats: an extreme replicate (alpha or beta near 0) gives inf, not an OverflowError
-            G = np.float64(self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
-            N = G * ND ** self.a
-            D = ND / N
-            return N, D, self.predict(N, D)
+        """(N*, D*, L*) minimizing L(N, D) subject to C = fpu(N) * D (kappa * N * D without a measured fpu)."""
+        return self.compute_model.optimum(self.E, self.A, self.B, self.alpha, self.beta, C)
 
 
 def huber(r, delta=DELTA):
@@ -142,13 +151,21 @@ def _refine(u, v, L, x0, delta=DELTA):
                          x_scale="jac", ftol=1e-14, xtol=1e-14, gtol=1e-14, max_nfev=2000)
 
 
-def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delta=DELTA) -> SurfaceFit:
-    """Fit L(N, D). extra_starts: (E, A, B, alpha, beta) tuples also refined (e.g. a warm start)."""
+def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delta=DELTA, compute=None,
+                budgets=None) -> SurfaceFit:
+    """Fit L(N, D). extra_starts: (E, A, B, alpha, beta) tuples also refined (e.g. a warm start).
+    compute: a ComputeModel; None: measured from the runs (fpu = C / D; C None: 6 N D).
+    budgets: where a, b are read (the swept budgets); None: the distinct C of the runs."""
     N, D, L = (np.asarray(x, float) for x in (N, D, L))
     kappa = float(np.median(np.asarray(C, float) / (N * D))) if C is not None else 6.0
+    if compute is None:
+        compute = ComputeModel.from_runs(N, D, C)
+    if budgets is None:
+        budgets = np.unique(np.asarray(C, float)) if C is not None else ()
+    budgets = tuple(float(c) for c in budgets)
     nan = np.nan
     if len(L) < MIN_POINTS or len(np.unique(N)) < 3 or len(np.unique(D)) < 3:
-        return SurfaceFit(nan, nan, nan, nan, nan, nan, len(L), kappa, "too_few_points", delta)
+        return SurfaceFit(nan, nan, nan, nan, nan, nan, len(L), kappa, "too_few_points", delta, compute, budgets)
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
     u, v = N / N0, D / D0
     obj, coef = profile_grid(u, v, L, grid, grid, delta=delta)
@@ -171,7 +188,7 @@ def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delt
     else:
         status = "ok"
     return SurfaceFit(float(E), float(A), float(B), float(al), float(be), float(best.cost), len(L), kappa, status,
-                      float(delta))
+                      float(delta), compute, budgets)
 
 
 def objective(params, N, D, L, delta=DELTA) -> float:
