@@ -1,23 +1,29 @@
 """Bootstrap over runs: resample the fitted runs with replacement within each budget (the IsoFLOP
 design is kept), refit both approaches, and read percentile intervals off the replicates.
 
-Approach 2 replicates redo the parabolas and the power laws (closed-form / scipy, the same
-objectives as the lmfit fits). Approach 3 replicates run the same variable-projection fit on a
-coarser (alpha, beta) grid, also refined from the full-data optimum as a warm start.
-A replicate in which a quantity cannot be fitted (e.g. too few distinct sizes left in a budget)
-gives NaN for it; intervals use the finite replicates and report how many there were.
+All replicates are fitted at once. A replicate is a weight vector over the fitted runs (how often each run was
+drawn; the draws are those of a per-replicate loop with the same seed), and a weighted fit is the fit of the
+resampled copies, so each replicate minimizes exactly the objective of its resample:
+  - Approach 2: every budget's parabolas, the power laws and L*(C) in array operations (batched.py).
+  - Approach 3: the Huber objective by damped Gauss-Newton over all replicates together (batched_surface.py),
+    started from the full-data optimum and from every other distinct local optimum the full-data search found
+    (its grid minima, refined); each replicate keeps its best. A replicate that does not converge there, or ends
+    on a bound of E, A or B, is finished by scipy least_squares on its resampled copies (approach3._refine).
+  - N*, D*, L* and a, b use the full fit's compute model (compute.py) and swept budgets: the FLOPs per unit
+    are measured, not resampled.
+A replicate in which a quantity cannot be fitted (e.g. too few distinct sizes left in a budget) gives NaN for it;
+intervals use the finite replicates and report how many there were. bootstrap_loop.py keeps the per-replicate
+loop this replaces (benchmarks/fit_speed.py compares the two).
 """
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .approach2 import MIN_POINTS, parabola_coefs
-from .approach3 import SurfaceFit, fit_surface
-from .powerlaw import loss_law_fast, power_law_fast
+from . import batched, batched_surface
+from .approach3 import GRID, MIN_POINTS, SurfaceFit, _grid_minima, _refine, profile_grid
 
 LEVEL = 0.95
-BOOT_GRID = np.geomspace(0.02, 2.5, 20)
 A3_KEYS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
 
@@ -27,6 +33,7 @@ class BootstrapResult:
     seed: int
     level: float
     samples: dict = field(repr=False)   # name -> array (n, ...)
+    info: dict = field(default_factory=dict, repr=False)   # how the replicates were fitted (counts)
 
     def interval(self, name):
         """(lo, hi) percentile interval, elementwise over the trailing shape; NaN when < 2 finite."""
@@ -45,34 +52,82 @@ class BootstrapResult:
         return 0 if s is None else int(np.isfinite(s.reshape(len(s), -1)).all(1).sum())
 
 
-def _vertex(x, y):
-    """(x*, loss*) of a parabola fit, NaN unless its status would be ok."""
-    if len(np.unique(x)) < MIN_POINTS:
-        return np.nan, np.nan
-    c0, c1, c2 = parabola_coefs(x, y)
-    if not c2 > 0:
-        return np.nan, np.nan
-    xs = -c1 / (2 * c2)
-    if not x.min() <= xs <= x.max():
-        return np.nan, np.nan
-    return xs, c0 - c1 * c1 / (4 * c2)
+def draw_weights(groups, n_runs, n, seed):
+    """(n, n_runs) draw counts: per replicate, each budget's runs drawn with replacement, as many as it has
+    (the same random stream as drawing index arrays in a loop)."""
+    rng = np.random.default_rng(seed)
+    W = np.zeros((n, n_runs))
+    for i in range(n):
+        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+        W[i] = np.bincount(idx, minlength=n_runs)
+    return W
 
 
-def _approach2_replicate(budget_ids, budgets, logN, logD, L, Cs):
-    nb = len(budgets)
-    vert = np.full((nb, 3), np.nan)          # N*, D*, L*
-    for j, idx in enumerate(budget_ids):
-        xn, ln = _vertex(logN[idx], L[idx])
-        xd, _ = _vertex(logD[idx], L[idx])
-        if np.isfinite(xn) and np.isfinite(xd):
-            vert[j] = 10 ** xn, 10 ** xd, ln
-    ok = np.isfinite(vert[:, 0])
-    C = budgets[ok]
-    kn, a = power_law_fast(C, vert[ok, 0])
-    kd, b = power_law_fast(C, vert[ok, 1])
-    E, k, g = loss_law_fast(C, vert[ok, 2])
-    opt = np.stack([kn * Cs ** a, kd * Cs ** b, E + k * Cs ** -g], -1)
-    return vert, np.array([kn, a, kd, b, E, k, g]), opt
+def _approach2(groups, budgets, logN, logD, L, W, Cs):
+    R, nb = len(W), len(budgets)
+    vert = np.full((R, nb, 3), np.nan)
+    for j, g in enumerate(groups):
+        xn, ln = batched.parabola_vertices(logN[g], L[g], W[:, g])
+        xd, _ = batched.parabola_vertices(logD[g], L[g], W[:, g])
+        ok = np.isfinite(xn) & np.isfinite(xd)
+        vert[ok, j] = np.stack([10 ** xn[ok], 10 ** xd[ok], ln[ok]], -1)
+    kn, a = batched.power_laws(budgets, vert[..., 0])
+    kd, b = batched.power_laws(budgets, vert[..., 1])
+    E, k, g = batched.loss_laws(budgets, vert[..., 2])
+    with np.errstate(all="ignore"):
+        opt = np.stack([kn[:, None] * Cs ** a[:, None], kd[:, None] * Cs ** b[:, None],
+                        E[:, None] + k[:, None] * Cs ** -g[:, None]], -1)
+    return vert, np.stack([kn, a, kd, b, E, k, g], -1), opt
+
+
+def surface_starts(u, v, L, warm, delta, n_starts=3):
+    """Scaled starts for the replicates: warm (the full-data optimum) and the distinct other local optima of the
+    full-data search (its best grid minima, refined)."""
+    starts = [np.asarray(warm, float)]
+    obj, coef = profile_grid(u, v, L, GRID, GRID, delta=delta)
+    for i, j in _grid_minima(obj, n_starts):
+        x = _refine(u, v, L, (*coef[i, j], GRID[i], GRID[j]), delta).x
+        if all(np.max(np.abs(x[3:] - st[3:]) / st[3:]) > 1e-4 for st in starts):
+            starts.append(x)
+    return starts
+
+
+def _approach3(N, D, L, W, full3: SurfaceFit, Cs, info):
+    R = len(W)
+    N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
+    u, v = N / N0, D / D0
+    t, s, logL = np.log(u), np.log(v), np.log(L)
+    warm = np.array([full3.E, full3.A * N0 ** -full3.alpha, full3.B * D0 ** -full3.beta, full3.alpha, full3.beta])
+    starts = surface_starts(u, v, L, warm, full3.delta)
+    X, F, conv = None, None, None
+    for x0 in starts:
+        Xs, Fs, cs = batched_surface.refine(t, s, logL, W, np.tile(x0, (R, 1)), full3.delta)
+        if X is None:
+            X, F, conv = Xs, Fs, cs
+        else:
+            take = Fs < F
+            X, F, conv = np.where(take[:, None], Xs, X), np.where(take, Fs, F), np.where(take, cs, conv)
+    drawn = W > 0
+    enough = (W.sum(1) >= MIN_POINTS) & np.array([len(np.unique(N[d])) >= 3 and len(np.unique(D[d])) >= 3
+                                                  for d in drawn])
+    valid = enough.copy()
+    fallback = np.flatnonzero(enough & ~conv)
+    for i in fallback:   # rare: finish on the resampled copies, exactly as a per-replicate refit would
+        idx = np.repeat(np.arange(len(N)), W[i].astype(int))
+        res = _refine(u[idx], v[idx], L[idx], X[i], full3.delta)
+        if res.cost < F[i]:
+            X[i], F[i] = res.x, res.cost
+        valid[i] = res.status > 0
+    valid &= (X[:, 1] > 0) & (X[:, 2] > 0)
+    info.update(a3_starts=len(starts), a3_fallback=int(len(fallback)), a3_valid=int(valid.sum()))
+    E, al, be = X[:, 0], X[:, 3], X[:, 4]
+    A, B = X[:, 1] * N0 ** al, X[:, 2] * D0 ** be
+    cm = full3.compute_model
+    a, b = cm.exponents(E, A, B, al, be, full3.budgets)
+    params = np.stack([E, A, B, al, be, a, b], -1)
+    opt = np.stack(cm.optimum(E, A, B, al, be, Cs), -1)
+    params[~valid], opt[~valid] = np.nan, np.nan
+    return params, np.where(np.isfinite(opt), opt, np.nan), F
 
 
 def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult:
@@ -81,27 +136,17 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
     Cs = np.asarray(Cs, float)
     budgets = np.array(sorted(runs["budget"].unique()), float)
     groups = [np.flatnonzero(runs["budget"].to_numpy() == b) for b in budgets]
-    N, D, L, C = (runs[c].to_numpy(float) for c in ("N", "D", "loss", "C"))
-    logN, logD = np.log10(N), np.log10(D)
-    rng = np.random.default_rng(seed)
-    out = {"a2.budgets": np.full((n, len(budgets), 3), np.nan), "a2.laws": np.full((n, 7), np.nan),
-           "a2.opt": np.full((n, len(Cs), 3), np.nan), "a3.params": np.full((n, len(A3_KEYS)), np.nan),
-           "a3.opt": np.full((n, len(Cs), 3), np.nan)}
-    warm = [(full3.E, full3.A, full3.B, full3.alpha, full3.beta)] if full3.status != "too_few_points" else []
-    for i in range(n):
-        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
-        pos = np.cumsum([0] + [len(g) for g in groups])
-        local = [np.arange(pos[j], pos[j + 1]) for j in range(len(groups))]
-        with np.errstate(all="ignore"):
-            vert, laws, opt = _approach2_replicate(local, budgets, logN[idx], logD[idx], L[idx], Cs)
-        out["a2.budgets"][i], out["a2.laws"][i], out["a2.opt"][i] = vert, laws, opt
-        if warm:
-            f = fit_surface(N[idx], D[idx], L[idx], C[idx], grid=BOOT_GRID, n_starts=2, extra_starts=warm,
-                            delta=full3.delta)
-            if f.status in ("ok", "hit_bound"):
-                out["a3.params"][i] = [getattr(f, k) for k in A3_KEYS]
-                opt = np.stack(f.optimal(Cs), -1)
-                out["a3.opt"][i] = np.where(np.isfinite(opt), opt, np.nan)
+    N, D, L = (runs[c].to_numpy(float) for c in ("N", "D", "loss"))
+    W = draw_weights(groups, len(N), n, seed)
+    info = {}
+    out = {}
+    with np.errstate(all="ignore"):
+        out["a2.budgets"], out["a2.laws"], out["a2.opt"] = _approach2(groups, budgets, np.log10(N), np.log10(D),
+                                                                      L, W, Cs)
+    out["a3.params"] = np.full((n, len(A3_KEYS)), np.nan)
+    out["a3.opt"] = np.full((n, len(Cs), 3), np.nan)
+    if full3.status != "too_few_points" and n:
+        out["a3.params"], out["a3.opt"], out["a3.objective"] = _approach3(N, D, L, W, full3, Cs, info)
     for a in ("a2", "a3"):
         out[f"{a}.ratio"] = out[f"{a}.opt"][..., 1] / out[f"{a}.opt"][..., 0]
-    return BootstrapResult(n=n, seed=seed, level=LEVEL, samples=out)
+    return BootstrapResult(n=n, seed=seed, level=LEVEL, samples=out, info=info)
