@@ -117,8 +117,8 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
     a2 = fit_approach2(used)
     noise = log_residual_scale(used, a2)
     delta, delta_rule = resolve_huber_delta(huber_delta, noise)
-    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta)
     swept = sorted(float(b) for b in used["budget"].unique())
+    a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta, budgets=swept)
     Cs = sorted(set(swept) | {float(t) for t in targets})
     boot = run_bootstrap(used, a3, Cs, n=int(bootstrap), seed=seed)
 

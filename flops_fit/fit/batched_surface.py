@@ -54,9 +54,10 @@ def refine(t, s, logL, W, X0, delta, max_iter=150):
             J = np.stack([np.ones_like(pred), ta / np.maximum(x[:, 1, None], 1e-300),
                           tb / np.maximum(x[:, 2, None], 1e-300), -ta * t, -tb * s], -1) / pred[..., None]
             ar = np.abs(r)
-            g = np.einsum("rn,rnk->rk", w * np.clip(r, -delta, delta), J)
-            Hq = np.einsum("rn,rnk,rnl->rkl", w * (ar <= delta), J, J)
-            Hc = np.einsum("rn,rnk,rnl->rkl", w * np.minimum(1.0, delta / np.maximum(ar, 1e-300)), J, J)
+            Jt = J.transpose(0, 2, 1)
+            g = (Jt @ (w * np.clip(r, -delta, delta))[..., None])[..., 0]
+            Hq = (Jt * (w * (ar <= delta))[:, None, :]) @ J
+            Hc = (Jt * (w * np.minimum(1.0, delta / np.maximum(ar, 1e-300)))[:, None, :]) @ J
             H = Hq + m[:, None, None] * Hc
             H = H + 1e-12 * np.trace(H, axis1=1, axis2=2)[:, None, None] * eye
             bad = ~np.isfinite(H).all((1, 2)) | ~np.isfinite(g).all(1)

@@ -203,3 +203,17 @@ class ComputeModel:
         return cls(tuple(d["knots_ln_N"]), tuple(d["knots_ln_fpu"]), tuple(d["slopes"]), k,
                    (float(d.get("kappa_min") or k), float(d.get("kappa_max") or k)), bool(d.get("proportional")),
                    str(d.get("source", "")))
+
+
+def compute_fields(fit) -> dict:
+    """fits.json's approach3 compute entries for a SurfaceFit: the model used, its knots, the warning."""
+    cm = fit.compute_model
+    return {"compute_model": cm.describe(), "compute": cm.to_dict(), "compute_warning": cm.warning(),
+            "exponent_budgets": list(fit.budgets)}
+
+
+def exponent_forms(fit) -> tuple:
+    if fit.compute_model.proportional:
+        return "beta/(alpha+beta)", "alpha/(alpha+beta)"
+    return ("least-squares slope of ln N*(C) on ln C over exponent_budgets, N*(C) = argmin L(N, C/fpu(N))",
+            "least-squares slope of ln D*(C) on ln C over exponent_budgets, D* = C/fpu(N*)")

@@ -11,6 +11,7 @@ from flops_fit.io import atomic_write_json, atomic_write_text
 from . import outliers
 from .analyze import Analysis
 from .bootstrap import A3_KEYS
+from .compute import compute_fields, exponent_forms
 
 SCHEMA = "flops-fit/fits/v1"
 
@@ -73,10 +74,11 @@ def _approach3(an: Analysis) -> dict:
            "objective": f"sum Huber_delta(log Lhat - log L), delta={f.delta:g}", "huber_delta": f.delta,
            "huber_delta_rule": an.huber_delta_rule,
            "objective_value": f.objective, "n_points": f.n_points,
-           "flops_per_nd": f.flops_per_nd, "compute_model": "C = flops_per_nd * N * D"}
+           "flops_per_nd": f.flops_per_nd}
+    out.update(compute_fields(f))
     for j, k in enumerate(A3_KEYS):
         out[k] = _est(getattr(f, k), lo[j], hi[j])
-    out["a"]["form"], out["b"]["form"] = "beta/(alpha+beta)", "alpha/(alpha+beta)"
+    out["a"]["form"], out["b"]["form"] = exponent_forms(f)
     return out
 
 
@@ -148,6 +150,8 @@ def table_markdown(an: Analysis) -> str:
         notes.append(f"approach2 loss: the law L*(C) = E + k*C^-g has a parameter at its bound (E = {ls.E:.3g}, "
                      f"g = {ls.g:.3g}): the budgets do not pin the irreducible loss, so extrapolated losses lean "
                      "on that bound. Add budgets before trusting them.")
+    if an.approach3.compute_model.warning():
+        notes.append(f"approach3: {an.approach3.compute_model.warning()}.")
     if an.approach3.status == "hit_bound":
         notes.append("approach3: an exponent of the surface is at its search bound; treat its rows with care.")
     if np.isfinite(an.a_sd_bound):

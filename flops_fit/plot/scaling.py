@@ -11,19 +11,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
+from flops_fit.fit.compute import ComputeModel
+
 from . import theme
 from .data import Sweep, est, num, skip
 
 
+def a3_compute(a3: dict) -> ComputeModel:
+    """The compute model Approach 3 used (saved knots of fpu(N)); older fits: C = flops_per_nd * N * D."""
+    if a3.get("compute"):
+        return ComputeModel.from_dict(a3["compute"])
+    return ComputeModel.constant(num(a3.get("flops_per_nd"), 6.0))
+
+
 def a3_optimal(a3: dict, C):
-    """(N*, D*, L*) of the saved Approach 3 parameters at compute C (evaluation, not fitting)."""
+    """(N*, D*, L*) of the saved Approach 3 parameters at compute C under its compute model (evaluation, not
+    fitting)."""
     E, A, B, al, be = (num((a3.get(k) or {}).get("value")) for k in ("E", "A", "B", "alpha", "beta"))
-    kappa = num(a3.get("flops_per_nd"), 6.0)
-    ND = np.asarray(C, float) / kappa
-    G = (al * A / (be * B)) ** (1.0 / (al + be))
-    N = G * ND ** (be / (al + be))
-    D = ND / N
-    return N, D, E + A / N ** al + B / D ** be
+    return a3_compute(a3).optimum(E, A, B, al, be, C)
 
 
 def a3_loss(a3: dict, N, D):

@@ -1,6 +1,6 @@
 """Parametric surface: iso-loss contours of the saved Approach 3 fit L(N, D) = E + A/N^alpha + B/D^beta,
-over (C, N) (as in the Chinchilla paper, with D = C / (kappa N)) and over (N, D), with the runs and the
-efficient frontier (the closed-form optimum of the saved parameters; nothing is refitted)."""
+over (C, N) (as in the Chinchilla paper, with D = C / fpu(N), Approach 3's compute model) and over (N, D), with
+the runs and the efficient frontier (the optimum of the saved parameters; nothing is refitted)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 
 from . import theme
 from .data import Sweep, num, skip
-from .scaling import a3_loss, a3_optimal
+from .scaling import a3_compute, a3_loss, a3_optimal
 
 CONTOUR_CMAP = "mako"       # sequential, colour-blind safe, distinct from the budget palette (viridis)
 
@@ -45,7 +45,7 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
         skip("surface", f"no usable Approach 3 fit in fits.json (status: {sw.a3.get('status', 'missing')})")
         return []
     a3 = sw.a3
-    kappa = num(a3.get("flops_per_nd"), 6.0)
+    fpu = a3_compute(a3).fpu     # C = fpu(N) * D
     runs = sw.runs[sw.runs["loss"].notna()]
     swept = sorted(colors) or sorted(runs["budget"].dropna().unique())
     allC = swept + sw.targets
@@ -60,9 +60,9 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     unit = theme.unit_label(sw.unit)
 
     fig, axes = plt.subplots(1, 2, figsize=(theme.PAGE, 2.9))
-    # (C, N): D = C / (kappa N)
+    # (C, N): D = C / fpu(N)
     cg, ng = np.meshgrid(Cs, np.logspace(np.log10(n_lo), np.log10(n_hi), 260))
-    L1 = a3_loss(a3, ng, cg / (kappa * ng))
+    L1 = a3_loss(a3, ng, cg / fpu(ng))
     # (N, D)
     ng2, dg2 = np.meshgrid(np.logspace(np.log10(n_lo), np.log10(n_hi), 260),
                            np.logspace(np.log10(d_lo), np.log10(d_hi), 260))
@@ -83,16 +83,18 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     _runs(axes[1], sw, lambda r: r["N"], lambda r: r["D"])
     _frontier(axes[0], Cs, Nf, inside)
     _frontier(axes[1], Nf, Df, inside)
-    for b in swept:                       # iso-FLOP lines on the (N, D) plane: N * D = C / kappa
-        nn = np.array([n_lo, n_hi])
-        axes[1].plot(nn, b / (kappa * nn), color=colors.get(b, "0.7"), lw=0.9, ls="-", zorder=3)
+    for b in swept:                       # iso-FLOP lines on the (N, D) plane: D = C / fpu(N)
+        nn = np.geomspace(n_lo, n_hi, 60)
+        axes[1].plot(nn, b / fpu(nn), color=colors.get(b, "0.7"), lw=0.9, ls="-", zorder=3)
     for t in sw.targets:
         nt, dt, _ = a3_optimal(a3, np.array([t]))
         for ax, (px, py) in zip(axes, ((t, nt[0]), (nt[0], dt[0]))):
             ax.plot([px], [py], marker="D", ms=4, mfc="#E69F00", mec="black", mew=0.5, zorder=7)
     axes[0].set(xlim=(c_lo, c_hi), ylim=(n_lo, n_hi), xlabel="Compute $C$ (FLOPs)", ylabel="Parameters $N$")
     axes[1].set(xlim=(n_lo, n_hi), ylim=(d_lo, d_hi), xlabel="Parameters $N$", ylabel=f"Training {unit} $D$")
-    axes[0].set_title(f"Iso-loss contours over $(C, N)$, $D = C/({kappa:.3g}N)$")
+    cm = a3_compute(a3)
+    axes[0].set_title(f"Iso-loss contours over $(C, N)$, $D = C/({cm.kappa:.3g}N)$" if cm.proportional
+                      else "Iso-loss contours over $(C, N)$, $D = C/\\mathrm{fpu}(N)$ (measured)")
     axes[1].set_title("Iso-loss contours over $(N, D)$")
     for ax in axes:
         theme.log_axis(ax, "x", numticks=6)
