@@ -73,10 +73,12 @@ class ComputeModel:
         N, fpu = N[ok], fpu[ok]
         ratio = fpu / N
         kap = float(np.median(ratio)) if kappa is None else float(kappa)
-        key = np.round(np.log(N), 9)
-        xs = np.unique(key)
-        ys = np.array([np.median(np.log(fpu[key == x])) for x in xs])
-        cnt = np.array([(key == x).sum() for x in xs], float)
+        logN, logF = np.log(N), np.log(fpu)
+        key = np.round(logN, 9)             # one size: the same N up to round-off
+        keys, inv = np.unique(key, return_inverse=True)
+        xs = np.array([np.median(logN[inv == k]) for k in range(len(keys))])
+        ys = np.array([np.median(logF[inv == k]) for k in range(len(keys))])
+        cnt = np.bincount(inv).astype(float)
         k_at = np.exp(ys - xs)
         krange = (float(k_at.min()), float(k_at.max()))
         if len(xs) == 1 or krange[1] / krange[0] - 1 <= PROPORTIONAL_TOL:
