@@ -168,3 +168,16 @@ def test_fit_surface_defaults_to_the_runs_measured_compute():
     f = fit_surface(df.N, df.D, df.loss, df.C, budgets=BUDGETS)
     assert not f.compute_model.proportional
     assert f.a == pytest.approx(slope(BUDGETS, [exact_n_star(C) for C in BUDGETS]), abs=2e-3)
+
+
+def test_design_bound_follows_the_exponent_under_the_measured_compute(analysis):
+    from flops_fit.fit.design import _exponent_gradient
+    f = analysis.approach3
+    used = analysis.runs[analysis.runs["used"]]
+    g = _exponent_gradient(used["N"], used["D"], f.E, f.A, f.B, f.alpha, f.beta, f.compute_model, f.budgets)
+    s = f.alpha + f.beta
+    assert np.isfinite(analysis.a_sd_bound) and analysis.a_sd_bound > 0
+    assert not np.allclose(g[3:], [-f.beta / s ** 2, f.alpha / s ** 2], rtol=0.1)   # not beta/(alpha+beta)'s
+    kappa = ComputeModel.constant(6.0)                                               # reduces to it when C = 6ND
+    g6 = _exponent_gradient(used["N"], used["D"], f.E, f.A, f.B, f.alpha, f.beta, kappa, f.budgets)
+    np.testing.assert_allclose(g6, [0, 0, 0, -f.beta / s ** 2, f.alpha / s ** 2], atol=1e-6)

@@ -131,8 +131,8 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
 
     ok2, ok3 = a2.status == "ok", a3.status in ("ok", "hit_bound")
     sigma = noise[0]
-    bound = (exponent_sd_bound(used["N"], used["D"], a3.E, a3.A, a3.B, a3.alpha, a3.beta, sigma)
-             if ok3 else float("nan"))
+    bound = (exponent_sd_bound(used["N"], used["D"], a3.E, a3.A, a3.B, a3.alpha, a3.beta, sigma,
+                               compute=a3.compute_model, budgets=a3.budgets) if ok3 else float("nan"))
     if not (ok2 or ok3):
         raise FitError(f"{source}: neither approach could be fitted (approach2: {a2.status}, approach3: {a3.status})")
     return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
