@@ -56,10 +56,14 @@ def draw_weights(groups, n_runs, n, seed):
     """(n, n_runs) draw counts: per replicate, each budget's runs drawn with replacement, as many as it has
     (the same random stream as drawing index arrays in a loop)."""
     rng = np.random.default_rng(seed)
+    sizes = np.array([len(g) for g in groups])
+    flat = np.concatenate(groups)
+    start = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    # one call with per-column bounds draws the same stream as choice(g, len(g)) group after group, replicate after
+    # replicate (tests/test_fit_bootstrap.py checks it against the loop)
+    idx = flat[start + rng.integers(0, np.repeat(sizes, sizes), size=(n, len(flat)))]
     W = np.zeros((n, n_runs))
-    for i in range(n):
-        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
-        W[i] = np.bincount(idx, minlength=n_runs)
+    np.add.at(W, (np.repeat(np.arange(n), len(flat)), idx.ravel()), 1.0)
     return W
 
 
