@@ -9,23 +9,25 @@ Measured fpu(N): per run fpu = C / D (a sweep records flops_executed = flops_per
 planner's measured FLOPs per unit; an external table with C, N, D gives the same), or a size table (N, fpu).
   - Knots: one per distinct size, log fpu = the median over its runs; made non-decreasing in log N by isotonic
     regression (pool adjacent violators; exact measurements are already monotone and pass unchanged).
-  - Between knots: linear in (log N, log fpu), i.e. fpu is a power law on each segment.
+  - Between knots: a monotone cubic Hermite in (log N, log fpu) (pchip slopes), so fpu(N) is smooth: a
+    piecewise-linear log fpu has kinks, and the argmin sticks to them (bootstrap replicates pile up on one size).
   - Beyond the sampled sizes: the outermost segment's log-log slope continues (fpu ~ N^s there). Above the
     largest size a slope <= 0 (a flat, pooled end) is replaced by 1 (fpu ~ N), else N* would be unbounded.
     One size only: fpu ~ N (kappa constant).
   - If fpu / N varies by <= 1e-6 relative across the knots, the model is exactly C = kappa * N * D.
 
-Optimum: on a segment log fpu = y0 + s (x - x0), x = log N, so
-    L(x) = E + A e^(-alpha x) + B C^(-beta) e^(beta (y0 + s (x - x0)))
-is a sum of two exponentials, convex in x, with its stationary point in closed form. Clipping that point to the
-segment and taking the best segment gives the exact argmin of L(N, C / fpu(N)), vectorized over parameter sets
-(bootstrap replicates) and budgets. For kappa constant it is Chinchilla's closed form, N* = G (C/kappa)^a.
+Optimum: the argmin over x = log N of L(x) = E + A e^(-alpha x) + B (C / fpu(e^x))^(-beta). Between the knots: the
+best of a 240-point grid, refined by golden-section search in its cell (to ~1e-11 in log N). On a ray beyond the
+knots, log fpu = y0 + s (x - x0) and L is a sum of two exponentials, convex in x, with its stationary point in
+closed form. The best of the three is the argmin, vectorized over parameter sets (bootstrap replicates) and
+budgets. For kappa constant it is Chinchilla's closed form, N* = G (C/kappa)^a.
 
 Exponents: a = the least-squares slope of log N*(C) on log C over the swept budgets (b: the same for D*). Under
 C = kappa N D it equals beta / (alpha + beta) at any budgets; otherwise N* is not a power law in C and a depends on
 the budgets it is read over, which are the table's swept budgets.
 """
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -104,30 +106,49 @@ class ComputeModel:
         """max/min of fpu / N across the sampled sizes."""
         return self.kappa_range[1] / self.kappa_range[0]
 
-    def _pieces(self):
-        """Per piece j (len(knots) + 1): lower end, upper end (log N), slope, and a point (x0, y0) on it."""
-        x, y, s = np.array(self.log_n), np.array(self.log_f), np.array(self.slopes)
-        lo = np.concatenate([[-np.inf], x])
-        hi = np.concatenate([x, [np.inf]])
-        x0 = np.concatenate([x[:1], x])
-        y0 = np.concatenate([y[:1], y])
-        return lo, hi, s, x0, y0
+    @cached_property
+    def _derivs(self):
+        """d log fpu / d log N at the knots: Fritsch-Carlson (pchip) harmonic means inside, which keep the cubic
+        monotone; the end segments' slopes at the ends, so the extrapolation rays join smoothly."""
+        x, y = np.array(self.log_n), np.array(self.log_f)
+        h, sec = np.diff(x), np.diff(y) / np.diff(x)
+        d = np.empty(len(x))
+        d[0], d[-1] = sec[0], sec[-1]
+        if len(x) > 2:
+            w1, w2 = 2 * h[1:] + h[:-1], h[1:] + 2 * h[:-1]
+            with np.errstate(all="ignore"):
+                hm = (w1 + w2) / (w1 / sec[:-1] + w2 / sec[1:])
+            d[1:-1] = np.where((sec[:-1] > 0) & (sec[1:] > 0), hm, 0.0)
+        return d
+
+    @cached_property
+    def _knots(self):
+        return np.array(self.log_n), np.array(self.log_f)
 
     def log_fpu(self, logN):
-        """log fpu at log N (natural logs), interpolated / extrapolated as documented."""
+        """log fpu at log N (natural logs): monotone cubic Hermite between the knots, straight rays beyond."""
         logN = np.asarray(logN, float)
         if self.proportional:
             return np.log(self.kappa) + logN
-        lo, hi, s, x0, y0 = self._pieces()
-        j = np.clip(np.searchsorted(np.array(self.log_n), logN, side="right"), 0, len(s) - 1)
-        return y0[j] + s[j] * (logN - x0[j])
+        x, y, d = self._knots[0], self._knots[1], self._derivs
+        j = np.clip(np.searchsorted(x, logN, side="right") - 1, 0, len(x) - 2)
+        h = x[j + 1] - x[j]
+        t = (logN - x[j]) / h
+        inside = (t * t * (3 - 2 * t)) * (y[j + 1] - y[j]) + y[j] + h * t * (1 - t) * ((1 - t) * d[j] - t * d[j + 1])
+        below = y[0] + self.slopes[0] * (logN - x[0])
+        above = y[-1] + self.slopes[-1] * (logN - x[-1])
+        return np.where(logN < x[0], below, np.where(logN > x[-1], above, inside))
 
     def fpu(self, N):
         return np.exp(self.log_fpu(np.log(np.asarray(N, float))))
 
-    def optimum(self, E, A, B, alpha, beta, C):
+    def _loss(self, x, E, A, B, al, be, logC):
+        return E + A * np.exp(-al * x) + B * np.exp(-be * (logC - self.log_fpu(x)))
+
+    def optimum(self, E, A, B, alpha, beta, C, grid=240, iters=45):
         """(N*, D*, L*) minimizing L(N, D) subject to fpu(N) * D = C, broadcast over parameter arrays (shape P)
-        and budgets C (shape M): arrays of shape P + M."""
+        and budgets C (shape M): arrays of shape P + M. Between the knots: the best of a grid in log N, refined by
+        golden-section search in its cell; on the rays beyond the knots (fpu a power law): the closed form."""
         out_shape = np.broadcast(*(np.asarray(p, float) for p in (E, A, B, alpha, beta))).shape + np.shape(C)
         E, A, B, al, be = (np.asarray(p, float)[..., None] for p in (E, A, B, alpha, beta))
         logC = np.log(np.atleast_1d(np.asarray(C, float)))
@@ -136,19 +157,31 @@ class ComputeModel:
                 lk = np.log(self.kappa)
                 x = (np.log(al * A) - np.log(be * B) + be * (logC - lk)) / (al + be)
             else:
-                lo, hi, s, x0, y0 = self._pieces()
-                E_, A_, B_, al_, be_ = (p[..., None] for p in (E, A, B, al, be))
-                lC = logC[..., None]
-                # log of the D-term coefficient on the piece: B C^-beta e^(beta (y0 - s x0)) e^(beta s x)
-                logK = np.log(B_) - be_ * lC + be_ * (y0 - s * x0)
-                xs = (np.log(al_ * A_) - np.log(be_ * s) - logK) / (al_ + be_ * s)
-                xs = np.where(s > 0, xs, np.inf)              # no stationary point: L falls along the piece
-                xs = np.clip(np.nan_to_num(xs, nan=np.inf), lo, hi)
-                Lx = E_ + A_ * np.exp(-al_ * xs) + B_ * np.exp(-be_ * (lC - (y0 + s * (xs - x0))))
+                kx, ky = np.array(self.log_n), np.array(self.log_f)
+                cands = []
+                for s, x0, y0, lo, hi in ((self.slopes[0], kx[0], ky[0], -np.inf, kx[0]),
+                                          (self.slopes[-1], kx[-1], ky[-1], kx[-1], np.inf)):
+                    # ray log fpu = y0 + s (x - x0): dL/dx = 0 at the closed form; s <= 0: L falls along it
+                    logK = np.log(B) - be * logC + be * (y0 - s * x0)
+                    xs = (np.log(al * A) - np.log(be * s) - logK) / (al + be * s) if s > 0 else np.full_like(logK, hi)
+                    cands.append(np.clip(np.nan_to_num(xs, nan=hi), lo, hi))
+                g = np.linspace(kx[0], kx[-1], grid)
+                Lg = self._loss(g, E[..., None], A[..., None], B[..., None], al[..., None], be[..., None],
+                                logC[..., None])
+                i = np.argmin(np.where(np.isfinite(Lg), Lg, np.inf), -1)
+                lo, hi = g[np.maximum(i - 1, 0)], g[np.minimum(i + 1, grid - 1)]
+                phi = (np.sqrt(5) - 1) / 2
+                for _ in range(iters):
+                    c, d = hi - phi * (hi - lo), lo + phi * (hi - lo)
+                    left = self._loss(c, E, A, B, al, be, logC) <= self._loss(d, E, A, B, al, be, logC)
+                    hi, lo = np.where(left, d, hi), np.where(left, lo, c)
+                cands.append((lo + hi) / 2)
+                X = np.stack(np.broadcast_arrays(*cands), -1)
+                Lx = self._loss(X, E[..., None], A[..., None], B[..., None], al[..., None], be[..., None],
+                                logC[..., None])
                 Lx = np.where(np.isfinite(Lx), Lx, np.inf)
-                best = np.argmin(Lx, axis=-1)
-                x = np.take_along_axis(xs, best[..., None], -1)[..., 0]
-                x = np.where(np.isfinite(np.min(Lx, axis=-1)), x, np.nan)
+                x = np.take_along_axis(X, np.argmin(Lx, -1)[..., None], -1)[..., 0]
+                x = np.where(np.isfinite(np.min(Lx, -1)), x, np.nan)
             N = np.exp(x)
             D = np.exp(logC - self.log_fpu(x))
             L = E + A * N ** -al + B * D ** -be
@@ -191,8 +224,8 @@ class ComputeModel:
         return {"model": "C = kappa * N * D" if self.proportional else "C = fpu(N) * D",
                 "description": self.describe(), "source": self.source, "kappa_median": self.kappa,
                 "kappa_min": self.kappa_range[0], "kappa_max": self.kappa_range[1],
-                "interpolation": "piecewise linear in (ln N, ln fpu) through the knots, monotone (isotonic)",
-                "extrapolation": "the outermost segment's log-log slope continues beyond the knots",
+                "interpolation": "monotone cubic Hermite in (ln N, ln fpu) through the knots (pchip slopes; isotonic knots)",
+                "extrapolation": "straight in (ln N, ln fpu) beyond the knots with slopes[0] below and slopes[-1] above",
                 "knots_ln_N": list(self.log_n), "knots_ln_fpu": list(self.log_f), "slopes": list(self.slopes),
                 "proportional": self.proportional}
 
