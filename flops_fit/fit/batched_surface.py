@@ -10,7 +10,8 @@ Step: (H_q + mu H_c) dx = -g, with
   H_c = J' diag(W min(1, delta / |r|)) J, the curvature of the quadratic that majorizes the Huber loss (IRLS),
 so mu -> 0 is a Gauss-Newton step and large mu a short, safe IRLS step. A step is taken only if it lowers F_r
 (then mu /= 3, else mu *= 10); the trial point is clipped to the bounds. A replicate stops when a taken step lowers
-F_r by <= 1e-15 relative, or mu passes 1e10 (no lower point nearby to round-off). Replicates that do not stop within
+F_r by <= 1e-15 relative, when the step's first-order change g'dx is below 1e-15 F_r (round-off), or when mu
+passes 1e10 (no lower point nearby). Replicates that do not stop within
 max_iter iterations, or that stop on a bound of E, a or b, are returned unconverged for the caller to finish.
 """
 import numpy as np
@@ -66,7 +67,8 @@ def refine(t, s, logL, W, X0, delta, max_iter=150):
         xt = np.clip(x + dx, lo, hi)
         Ft = objective(xt, t, s, logL, w, delta)
         take = Ft < F[act]
-        small = take & (F[act] - Ft <= 1e-15 * F[act])
+        # converged: a taken step gained <= 1e-15 relative, or the step's first-order gain is below round-off
+        small = (take & (F[act] - Ft <= 1e-15 * F[act])) | (np.abs(np.sum(g * dx, 1)) <= 1e-15 * F[act])
         X[act] = np.where(take[:, None], xt, x)
         F[act] = np.where(take, Ft, F[act])
         mu[act] = np.where(take, m / 3, m * 10)
