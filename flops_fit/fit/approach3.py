@@ -9,6 +9,8 @@ Global optimum by variable projection instead of thousands of random restarts:
   2. Refine all five parameters from the best grid minima with scipy least_squares
      (loss="huber", f_scale=delta: exactly the Huber objective on log residuals).
 Inside, N and D are scaled by their geometric means so the linear coefficients are O(loss).
+N*(C), D*(C), L*(C) and the exponents a, b are read under the fit's compute model (compute.py): the measured
+C = fpu(N) * D of the runs, which is C = kappa * N * D (a = beta / (alpha + beta)) when fpu / N is constant.
 """
 from dataclasses import dataclass
 
