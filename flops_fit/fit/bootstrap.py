@@ -24,6 +24,7 @@ from . import batched, batched_surface
 from .approach3 import GRID, MIN_POINTS, SurfaceFit, _grid_minima, _refine, profile_grid
 
 LEVEL = 0.95
+CHUNK_ELEMENTS = 1_000_000   # replicates x runs per batched surface refit
 A3_KEYS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
 
@@ -103,14 +104,15 @@ def _approach3(N, D, L, W, full3: SurfaceFit, Cs, info):
     t, s, logL = np.log(u), np.log(v), np.log(L)
     warm = np.array([full3.E, full3.A * N0 ** -full3.alpha, full3.B * D0 ** -full3.beta, full3.alpha, full3.beta])
     starts = surface_starts(u, v, L, warm, full3.delta)
-    X, F, conv = None, None, None
+    X, F, conv = np.full((R, 5), np.nan), np.full(R, np.inf), np.zeros(R, bool)
+    chunk = max(1, CHUNK_ELEMENTS // len(N))          # bounds memory: the Jacobians are (chunk, runs, 5)
     for x0 in starts:
-        Xs, Fs, cs = batched_surface.refine(t, s, logL, W, np.tile(x0, (R, 1)), full3.delta)
-        if X is None:
-            X, F, conv = Xs, Fs, cs
-        else:
-            take = Fs < F
-            X, F, conv = np.where(take[:, None], Xs, X), np.where(take, Fs, F), np.where(take, cs, conv)
+        for lo in range(0, R, chunk):
+            sl = slice(lo, min(lo + chunk, R))
+            Xs, Fs, cs = batched_surface.refine(t, s, logL, W[sl], np.tile(x0, (sl.stop - sl.start, 1)), full3.delta)
+            take = Fs < F[sl]
+            X[sl] = np.where(take[:, None], Xs, X[sl])
+            F[sl], conv[sl] = np.where(take, Fs, F[sl]), np.where(take, cs, conv[sl])
     drawn = W > 0
     enough = (W.sum(1) >= MIN_POINTS) & np.array([len(np.unique(N[d])) >= 3 and len(np.unique(D[d])) >= 3
                                                   for d in drawn])
