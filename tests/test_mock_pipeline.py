@@ -4,6 +4,7 @@ import json
 import pytest
 
 from conftest import run_mock_sweep
+from flops_fit.fit.compute import ComputeModel
 from flops_fit.mock import surface_loss, true_exponents
 from flops_fit.results import ResultsError, collect, read_metrics
 from flops_fit.runner import is_complete, run_experiment
@@ -68,10 +69,16 @@ class TestTruthRecovery:
 
     def test_noise_free_sweep_recovers_the_surface(self, noise_free_sweep):
         # Approach 3 fits the surface itself: exact. Approach 2's parabolas approximate each IsoFLOP curve and
-        # the measured FLOPs per token are not exactly proportional to N, so it is close, not exact.
+        # the measured FLOPs per token are not exactly proportional to N, so it is close, not exact. The true a
+        # is the surface's under that measured compute (the slope of its exact N*(C), fit/compute.py); with
+        # C = kappa N D it would be beta/(alpha+beta).
         cfg, _, sdir = noise_free_sweep
         fits = json.loads((sdir / "fits.json").read_text())
         truth = true_exponents(cfg["mock"])
+        m, a3 = cfg["mock"], fits["approach3"]
+        cm = ComputeModel.from_dict(a3["compute"])
+        truth["a"] = float(cm.exponents(m["E"], m["A"], m["B"], m["alpha"], m["beta"], a3["exponent_budgets"])[0])
+        assert truth["a"] == pytest.approx(m["beta"] / (m["alpha"] + m["beta"]), rel=0.01)
         assert fits["approach3"]["a"]["value"] == pytest.approx(truth["a"], rel=1e-3)
         assert fits["approach3"]["alpha"]["value"] == pytest.approx(cfg["mock"]["alpha"], rel=1e-3)
         assert fits["approach2"]["power_laws"]["n_star"]["exponent"]["value"] == pytest.approx(truth["a"], rel=0.01)
