@@ -15,7 +15,6 @@ import platform
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,8 +33,8 @@ CASES = {
 }
 
 
-def mock_sweep(root, overrides):
-    cfg = load_config(["mode=mock", f"results_dir={root}", "analysis.bootstrap=0", *overrides])
+def mock_sweep(root, name, overrides):
+    cfg = load_config(["mode=mock", f"results_dir={root}", f"sweep={name}", "analysis.bootstrap=0", *overrides])
     sdir = sweep_dir(cfg)
     paths = []
     for spec in plan(cfg)["experiments"]:
@@ -59,16 +58,16 @@ def main():
     print(f"# {cpu or platform.processor()}; load average at start {open('/proc/loadavg').read().split()[:3]}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, ov in CASES.items():
+        for i, (name, ov) in enumerate(CASES.items()):
             t0 = time.time()
-            obs = pd.DataFrame([mock_sweep(Path(tmp) / f"{name}-{s}", ov + [f"seed={s}"])[0]
+            obs = pd.DataFrame([mock_sweep(tmp, f"c{i}s{s}", ov + [f"seed={s}"])[0]
                                 for s in range(1, args.sweeps + 1)])
             t_obs = time.time() - t0
             cfg = load_config(["mode=mock", *ov])
             t0 = time.time()
             fc = forecast_precision(cfg, plan(cfg), n_sims=args.sims, seed=987654)
             t_fc = time.time() - t0
-            _, pilot = mock_sweep(Path(tmp) / f"{name}-pilot", ov + ["seed=999"])
+            _, pilot = mock_sweep(tmp, f"c{i}pilot", ov + ["seed=999"])
             fc_pilot = forecast_precision(cfg, plan(cfg), prior=str(pilot), n_sims=args.sims, seed=987654)
             for k, nk in (("approach2", "n2"), ("approach3", "n3")):
                 spread = float(np.nanstd(obs[k], ddof=1))
