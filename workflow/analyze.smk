@@ -54,7 +54,7 @@ rule forecast_vs_actual:
     log:
         f"{LOGS}/forecast_vs_actual.log",
     params:
-        sweep=SWEEP,
+        sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
         "../envs/plot.yaml"
     shell:
@@ -73,7 +73,7 @@ rule report_front:
     log:
         f"{LOGS}/report_front.log",
     params:
-        sweep=SWEEP,
+        sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
         "../envs/plot.yaml"
     shell:

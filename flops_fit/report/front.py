@@ -108,7 +108,7 @@ def _design(sw, forecast) -> list[str]:
     half = (hi - lo) / 2 / 1.96 if np.isfinite(lo) and np.isfinite(hi) else np.nan
     text = (f"**Design check:** run-to-run noise {100 * sigma:.2g} % of the loss. No fit of these runs can pin a "
             f"better than ±{bound:.2g} (1 sd, Cramér–Rao bound for this design at that noise)")
-    text += (f"; Approach 3's bootstrap interval corresponds to ±{half:.2g}." if np.isfinite(half) else ".")
+    text += (f"; Approach 3's bootstrap interval is as wide as ±{half:.2g} (as 1 sd)." if np.isfinite(half) else ".")
     prec = ((forecast or {}).get("precision") or {}).get("planned")
     if prec:
         f2, f3 = (num((prec.get("approaches") or {}).get(k, {}).get("a_sd")) for k in ("approach2", "approach3"))
