@@ -62,6 +62,6 @@ def test_front_page_forecast_vs_actual_and_eta(workflow_copy):
     assert f"a = {a['value']:.3g} [{a['lo']:.3g}, {a['hi']:.3g}]" in page
     for text in ("Scaling law of sweep gpt-pysource-mock", "at the target budgets", "Design check:",
                  "Cramér–Rao", "Forecast against actual", f"({len(ids)} runs compared)", "median absolute error",
-                 "Sweep wall time", "Chinchilla table", "extrapolated", "1e14"):
+                 "Sweep wall time", "Chinchilla table", "extrapolated", "1e14", "Mock sweep"):
         assert text in page, text
     assert "System Message" not in page and "Unknown target" not in page   # every RST link resolved

@@ -150,11 +150,14 @@ def sweep_wall(sweep_dir, runs: pd.DataFrame, last_outputs) -> dict:
         start, how = before[-1], "Snakemake start"
     else:
         start, how = first_run, "first run's start (no workflow start recorded, so the DAG build is excluded)"
+    last_run = float(np.nanmax(runs["last_end"])) if len(runs) else math.nan
+    phases = {"before_training_s": first_run - start, "training_s": last_run - first_run,
+              "after_training_s": end - last_run}   # parse + DAG + data | train_run jobs | collect, fit, plots
     later = [s for s in starts if start < s < end]
     note = (f"spans {len(later) + 1} Snakemake invocations (resumed or re-run): the wall time includes the time "
             "between them" if later else None)
     return {"start": start, "end": end, "actual_s": end - start, "start_from": how, "invocations": len(later) + 1,
-            "note": note}
+            "note": note, "phases": phases}
 
 
 def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
@@ -193,6 +196,7 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
         "forecast_total_s": float(both["forecast_s"].sum()), "actual_total_s": float(both["actual_s"].sum()),
         "makespan": {"forecast_s": mk, "actual_s": wall["actual_s"], "start": wall["start"], "end": wall["end"],
                      "start_from": wall["start_from"], "invocations": wall["invocations"], "note": wall["note"],
+                     "phases": wall["phases"],
                      "error": ((mk - wall["actual_s"]) / wall["actual_s"]
                                if mk is not None and wall["actual_s"] > 0 else None)},
         "actual_sources": runs["actual_source"].value_counts().to_dict()})
@@ -209,6 +213,12 @@ def summary_markdown(summary: dict) -> str:
     if mk.get("error") is not None:
         lines.append(f"Sweep wall time: forecast {mk['forecast_s'] / 60:.1f} min, actual {mk['actual_s'] / 60:.1f} min "
                      f"(error {100 * mk['error']:+.1f} %; from the {mk['start_from']} to the plots).")
+    ph = mk.get("phases") or {}
+    if all(isinstance(ph.get(k), float) and math.isfinite(ph[k]) for k in ("before_training_s", "training_s",
+                                                                            "after_training_s")):
+        lines.append(f"Of the actual: {ph['before_training_s']:.0f} s before the first run (parsing, planning, DAG, "
+                     f"data), {ph['training_s']:.0f} s of training, {ph['after_training_s']:.0f} s collect, fit "
+                     "and plots.")
     if mk.get("note"):
         lines.append(f"Note: the sweep {mk['note']}.")
     return " ".join(lines) + "\n"

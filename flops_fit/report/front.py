@@ -151,13 +151,23 @@ def front_page(sweep_dir) -> str:
     head = [".. raw:: html", "", *("   " + line for line in CSS.splitlines()), "", title, "=" * len(title), "",
             f"{len(runs)} runs over {runs['budget'].nunique()} compute budgets "
             f"({_g(runs['budget'].min(), 2)} to {_g(runs['budget'].max(), 2)} FLOPs), "
-            f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fits.get('status', 'missing')}**.", ""]
+            f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fits.get('status', 'missing')}**."
+            + (" **Mock sweep**: losses from the known surface in config ``mock.*`` (a check of the pipeline and "
+               "the fits, not training)." if _is_mock(sweep_dir) else ""), ""]
     present = [f for f in FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
     links = ["Figures: " + ", ".join(f"`{f}.png`_" for f in present) + ". Fit details: `fit_summary.html`_; "
              "all results: `Figures`_, `Fit`_; the job graph and runtimes: `Workflow`_, `Statistics`_.", ""] \
         if present else []
     body = head + _answer(sw) + _design(sw, forecast) + _forecast(summary) + links + _chinchilla(sw)
     return "\n".join(body).rstrip() + "\n"
+
+
+def _is_mock(sweep_dir: Path) -> bool:
+    try:
+        import pandas as pd
+        return bool((pd.read_csv(sweep_dir / "runs.csv", usecols=["mode"])["mode"] == "mock").all())
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def _read(path: Path):
