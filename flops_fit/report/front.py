@@ -147,7 +147,7 @@ def front_page(sweep_dir) -> str:
     summary = _read(sweep_dir / "forecast_vs_actual.json")
     forecast = _read(sweep_dir / "forecast.json")
     runs = sw.runs
-    title = f"Scaling law of sweep {sweep_dir.name}"
+    title = "Scaling law of sweep " + sweep_dir.name.replace("_", r"\_")   # foo_ would be an RST reference
     head = [".. raw:: html", "", *("   " + line for line in CSS.splitlines()), "", title, "=" * len(title), "",
             f"{len(runs)} runs over {runs['budget'].nunique()} compute budgets "
             f"({_g(runs['budget'].min(), 2)} to {_g(runs['budget'].max(), 2)} FLOPs), "
