@@ -19,6 +19,10 @@ include: "workflow/data.smk"
 include: "workflow/train.smk"
 include: "workflow/analyze.smk"
 include: "workflow/plot.smk"
+include: "workflow/timing.smk"
+
+
+report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)
 
 
 rule all:
@@ -27,4 +31,6 @@ rule all:
         all_metrics(),  # listed here too, so a deleted result file is retrained (and everything after it)
         rules.fit_scaling_laws.output.fits,
         rules.plot.output.plots,
+        rules.forecast_vs_actual.output.csv,
+        rules.report_front.output.front,
     default_target: True

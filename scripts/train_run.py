@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+from flops_fit.forecast.actual import segment_timer
 from flops_fit.runner import load_spec, run_experiment
 
 ap = argparse.ArgumentParser()
@@ -17,6 +18,7 @@ ap.add_argument("--threads", type=int, default=None)
 args = ap.parse_args()
 spec = load_spec(args.spec)
 spec["training"].update(json.loads(args.runtime))
-m = run_experiment(spec, args.out, threads=args.threads)
+with segment_timer(args.out):  # runs/<id>/timing.jsonl: this process's wall time, for forecast_vs_actual
+    m = run_experiment(spec, args.out, threads=args.threads)
 print(f"{m['id']}: {m['status']} final_loss={m['final_loss']} steps={m['steps']} {m['unit']}={m['data_units']} "
       f"wall={m['wall_s']}s device={m['device']}", file=sys.stderr)

@@ -34,3 +34,47 @@ rule fit_scaling_laws:
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
         "--unit {params.unit} > {log} 2>&1"
+
+
+# After everything else (it times the whole sweep): each run's forecast seconds (forecast.json, when the
+# forecast was made) against its measured seconds, the median error and the sweep's wall-time error, and
+# its figure. Without a forecast.json the table is empty and the summary says how to make one. forecast.json
+# is read, not an input: making a forecast never reruns this, and a missing one never blocks a sweep.
+rule forecast_vs_actual:
+    input:
+        runs=rules.collect.output.runs,
+        fits=rules.fit_scaling_laws.output.fits,
+        plots=f"{SWEEP}/plots",
+    output:
+        csv=f"{SWEEP}/forecast_vs_actual.csv",
+        summary=f"{SWEEP}/forecast_vs_actual.json",
+        fig=report(f"{SWEEP}/forecast_vs_actual.png", caption="report/forecast_vs_actual.rst", category="Figures",
+                   labels={"figure": "forecast vs actual"}),
+        pdf=f"{SWEEP}/forecast_vs_actual.pdf",
+    log:
+        f"{LOGS}/forecast_vs_actual.log",
+    params:
+        sweep=lambda wc, input: os.path.dirname(input.fits),
+    conda:
+        "../envs/plot.yaml"
+    shell:
+        "python scripts/forecast_vs_actual.py --dir {params.sweep} --last-output {input.plots} "
+        "--last-output {input.fits} > {log} 2>&1"
+
+
+# The report's front page (Snakefile `report:`): the answer, the design check, forecast against actual.
+rule report_front:
+    input:
+        fits=rules.fit_scaling_laws.output.fits,
+        summary=rules.forecast_vs_actual.output.summary,
+        plots=f"{SWEEP}/plots",
+    output:
+        front=FRONT_PAGE,
+    log:
+        f"{LOGS}/report_front.log",
+    params:
+        sweep=lambda wc, input: os.path.dirname(input.fits),
+    conda:
+        "../envs/plot.yaml"
+    shell:
+        "python scripts/report_front.py --dir {params.sweep} --out {output.front} > {log} 2>&1"

@@ -27,6 +27,9 @@ UNIT = PLAN["experiments"][0]["unit"]
 RUNTIME = json.dumps(split_spec(PLAN["experiments"][0])[1])
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+# The report's front page, written per sweep by rule report_front (workflow/analyze.smk); a placeholder until then.
+FRONT_PAGE = f"{SWEEP}/report/front.rst"
+REPORT_FRONT = os.path.abspath(FRONT_PAGE) if os.path.isfile(FRONT_PAGE) else "workflow/report/workflow.rst"
 
 
 

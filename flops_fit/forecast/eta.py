@@ -1,0 +1,63 @@
+"""The time left while a sweep runs: the forecast of the unfinished runs, corrected by how the finished runs
+compared with their forecast, list-scheduled (longest first) on the job slots.
+
+The workflow prints it under Snakemake's "Finished jobid: ... (Rule: train_run)" line (workflow/timing.smk);
+`Eta(...).line()` works anywhere. Nothing here is printed without a forecast.json.
+"""
+import heapq
+import math
+import time
+from pathlib import Path
+
+from .actual import load_forecast_json, run_actual
+
+
+def list_schedule(durations, slots: int) -> float:
+    """Makespan of the durations on `slots` identical slots, longest first (LPT)."""
+    loads = [0.0] * max(1, int(slots))
+    for d in sorted(durations, reverse=True):
+        heapq.heapreplace(loads, loads[0] + d)
+    return max(loads)
+
+
+def _fmt(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
+class Eta:
+    def __init__(self, sweep_dir, ids, slots: int, forecast_path=None):
+        self.sweep_dir, self.ids, self.slots = Path(sweep_dir), list(ids), max(1, int(slots))
+        self.forecast_path = Path(forecast_path or self.sweep_dir / "forecast.json")
+        self._actual = {}          # id -> actual seconds of a finished run (cached: a finished run stays finished)
+
+    def estimate(self) -> dict | None:
+        """{done, total, ratio, left_s, finish_at, forecast_total_s} or None without a forecast."""
+        fc = load_forecast_json(self.forecast_path)
+        if fc is None:
+            return None
+        secs = {e["id"]: float(e["seconds"]) for e in fc["experiments"] if e.get("seconds") is not None}
+        left, num, den = [], 0.0, 0.0
+        for i in self.ids:
+            run_dir = self.sweep_dir / "runs" / i
+            if i not in self._actual and (run_dir / "metrics.json").is_file():
+                self._actual[i] = run_actual(run_dir)["actual_s"]
+            if i in self._actual:
+                if i in secs and math.isfinite(self._actual[i]):
+                    num, den = num + self._actual[i], den + secs[i]
+            elif i in secs:
+                left.append(secs[i])
+        ratio = num / den if den > 0 else 1.0
+        left_s = list_schedule([ratio * s for s in left], self.slots)
+        return {"done": len(self._actual), "total": len(self.ids), "ratio": ratio, "measured": den > 0,
+                "left_s": left_s, "finish_at": time.time() + left_s,
+                "forecast_total_s": (fc.get("totals") or {}).get("makespan_s")}
+
+    def line(self) -> str | None:
+        e = self.estimate()
+        if e is None:
+            return None
+        corr = (f"runs take {e['ratio']:.2f}x their forecast so far" if e["measured"]
+                else "no finished run to correct the forecast yet")
+        when = time.strftime("%H:%M", time.localtime(e["finish_at"]))
+        return (f"ETA: {e['done']} of {e['total']} runs done; {corr}; ~{_fmt(e['left_s'])} of training left on "
+                f"{self.slots} slot(s) (done around {when}, then fit and plots)")

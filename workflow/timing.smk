@@ -1,0 +1,32 @@
+# Timing the sweep (docs/report.md): the workflow's start for forecast_vs_actual, and the ETA line.
+# - onstart (main process, real runs only, after the DAG is built): append this Snakemake process's start
+#   time to results/<sweep>/workflow_starts.jsonl, so the sweep's wall time includes parsing and the DAG build.
+# - the ETA: a filter on Snakemake's logger appends the time left (forecast.json corrected by the finished
+#   runs, list-scheduled on the slots) to each "Finished jobid: ... (Rule: train_run)" line it prints.
+import time
+
+from flops_fit.forecast.eta import Eta
+from flops_fit.forecast.timing_log import add_eta_to_log
+
+PARSED_AT = time.time()
+
+
+onstart:
+    from flops_fit.forecast.actual import mark_workflow_start
+
+    mark_workflow_start(SWEEP, parsed_at=PARSED_AT)
+
+
+def eta_slots():
+    """Parallel train_run jobs: --jobs on a cluster, else --cores // train_run's threads (--set-threads)."""
+    try:
+        if workflow.non_local_exec:
+            return max(1, int(workflow.nodes or 1))
+        threads = rules.train_run.rule.resources.get("_cores", 1)
+        return max(1, int(workflow.cores) // (threads if isinstance(threads, int) and threads > 0 else 1))
+    except Exception:  # no --cores given (e.g. --report): the ETA is not shown then anyway
+        return 1
+
+
+if workflow.is_main_process:
+    add_eta_to_log(Eta(SWEEP, list(SPECS), slots=eta_slots()))
