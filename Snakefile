@@ -19,6 +19,7 @@ include: "workflow/data.smk"
 include: "workflow/train.smk"
 include: "workflow/analyze.smk"
 include: "workflow/plot.smk"
+include: "workflow/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
 
 
 rule all:

@@ -6,6 +6,16 @@
 wildcard_constraints:
     exp="C[^/]+",
 
+# results/<sweep>/forecast.json (from `snakemake forecast`), if there is one: each job's runtime (minutes,
+# forecast x safety factor) and priority (longest first). Bookkeeping only: changing them reruns nothing.
+from flops_fit.forecast.resources import job_resources, load_forecast
+
+FORECAST = load_forecast(f"{SWEEP}/forecast.json")
+
+
+def train_resources(wildcards):
+    return job_resources(FORECAST, SPECS[wildcards.exp])
+
 
 rule train_run:
     input:
@@ -20,9 +30,10 @@ rule train_run:
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
     threads: 1
+    priority: lambda wc: train_resources(wc)["priority"]
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=lambda wc: train_resources(wc)["runtime"],
         gpu=0,
     conda:
         "../envs/train.yaml"
