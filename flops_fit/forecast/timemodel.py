@@ -27,8 +27,10 @@ def _loglog(xs, ys, x):
     t = math.log(x)
     i = min(max(bisect.bisect_left(lx, t), 1), len(lx) - 1)
     slope = (ly[i] - ly[i - 1]) / (lx[i] - lx[i - 1]) if lx[i] > lx[i - 1] else 0.0
-    if t < lx[0] or t > lx[-1]:
+    if t < lx[0] or t > lx[-1]:  # extrapolate from the end point with the clipped slope
         slope = min(max(slope, 0.0), 1.0)
+        j = 0 if t < lx[0] else len(lx) - 1
+        return math.exp(ly[j] + slope * (t - lx[j]))
     return math.exp(ly[i - 1] + slope * (t - lx[i - 1]))
 
 
