@@ -95,7 +95,7 @@ def synthetic_measure(calls):
 
 @pytest.fixture
 def quickstart(tmp_path):
-    cfg = load_config(["preset=quickstart", f"results_dir={tmp_path}"])
+    cfg = load_config(["preset=quickstart", f"results_dir={tmp_path}", "forecast.pipeline=false"])
     return cfg, plan(cfg)
 
 

@@ -56,6 +56,14 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
                     concurrency=par["concurrency"], settings=settings, recalibrate=bool(fc.get("recalibrate")),
                     log=log)
     model = TimeModel(cal["points"], mock=exps[0]["mode"] == "mock")
+    pipe = None
+    if fc.get("pipeline", True):
+        from flops_fit.plan import plan as make_plan
+        from .pipeline import measure_pipeline
+        t_plan = time.perf_counter()
+        make_plan(cfg)  # what Snakemake does at parse time (sizes cached by now)
+        pipe = measure_pipeline(cfg, plan, machine, cache_dir=Path(cfg["results_dir"]) / ".cache",
+                                plan_s=time.perf_counter() - t_plan, log=log)
     limit = fc.get("memory_limit_mb")
     limit_src = "forecast.memory_limit_mb"
     if not limit:
@@ -67,6 +75,9 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
     priorities = [job_resources({r["id"]: r for r in rows}, e)["priority"] for e in exps]
     price = fc.get("price_per_device_hour")
     totals = _totals(rows, priorities, par["jobs"], devices_per_job, price)
+    extra = (pipe["dag_s"] + pipe["tail_s"]) if pipe else 0.0
+    for suffix in ("", "_lo", "_hi"):  # the whole sweep: DAG build + training makespan + collect, fit, plots
+        totals["sweep_s" + suffix] = totals["makespan_s" + suffix] + extra
     budgets = []
     for b in sorted({r["budget_flops"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["budget_flops"] == b]
@@ -80,6 +91,8 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
                         "device_unit": "GPU" if machine["gpus"] else "core", "processes_per_job": nproc},
         "memory_limit_mb": None if math.isinf(limit) else limit, "memory_limit_source": limit_src,
         "calibration": _calibration_summary(cal),
+        "pipeline": None if pipe is None else {k: pipe[k] for k in
+                                               ("dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "notes", "cached")},
     }
     for key, module, func in SECTIONS:
         out[key] = run_section(module, func, cfg, plan)

@@ -49,6 +49,12 @@ def summary_lines(fc: dict) -> list:
              f"[{t['device_hours_lo']:.3g}, {t['device_hours_hi']:.3g}]; makespan "
              f"{_range(t['makespan_s_lo'], t['makespan_s'], t['makespan_s_hi'])} on {par['jobs']} parallel jobs "
              f"({per} each; lower bound {fmt_s(t['lower_bound_s'])})."]
+    if fc.get("pipeline"):
+        pl = fc["pipeline"]
+        lines.append(f"Whole sweep (snakemake start to last output): {_range(t['sweep_s_lo'], t['sweep_s'], t['sweep_s_hi'])}"
+                     f" = DAG build {fmt_s(pl['dag_s'])} + training makespan + collect, fit and plots "
+                     f"{fmt_s(pl['tail_s'])}.")
+        lines += [f"**Note:** {n}" for n in pl.get("notes") or []]
     if t["cost"] is not None:
         lines.append(f"Cost: {_money(t['cost'])} [{_money(t['cost_lo'])}, {_money(t['cost_hi'])}] "
                      f"at the configured price per {par['device_unit']}-hour.")
