@@ -101,3 +101,20 @@ class TestListSchedule:
         for slots in (1, 2, 3):
             d = [5, 3, 8, 1, 2, 7]
             assert list_schedule(d, d, slots)["makespan_s"] >= lower_bound(d, slots)
+
+
+class TestSections:
+    def test_missing_section_is_not_available_and_a_failing_one_is_reported(self, monkeypatch):
+        from flops_fit.forecast.build import run_section
+        assert run_section("flops_fit.forecast.no_such_part", "f", {}, {})["status"] == "not available"
+        msgs = []
+        r = run_section("json", "loads", {}, {}, log=msgs.append)  # loads({}, {}) raises TypeError
+        assert r["status"] == "failed" and "TypeError" in r["error"] and msgs
+
+    def test_a_present_section_is_called_with_cfg_and_plan(self, tmp_path, monkeypatch):
+        from flops_fit.forecast.build import run_section
+        (tmp_path / "ff_test_section.py").write_text(
+            "def forecast_part(cfg, plan):\n    return {'markdown': '## Part', 'n': len(plan['experiments'])}\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        r = run_section("ff_test_section", "forecast_part", {}, {"experiments": [1, 2]})
+        assert r == {"markdown": "## Part", "n": 2}

@@ -95,15 +95,21 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
                                                ("dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "notes", "cached")},
     }
     for key, module, func in SECTIONS:
-        out[key] = run_section(module, func, cfg, plan)
+        out[key] = run_section(module, func, cfg, plan, log=log)
     out["forecast_s"] = time.perf_counter() - t0
     return out
 
 
-def run_section(module: str, func: str, cfg, plan) -> dict:
+def run_section(module: str, func: str, cfg, plan, log=print) -> dict:
+    """One contributed section; a missing module is "not available", a failing one is reported, not fatal
+    (the time forecast stands on its own)."""
     if importlib.util.find_spec(module) is None:
         return {"status": "not available", "markdown": ""}
-    return getattr(importlib.import_module(module), func)(cfg, plan)
+    try:
+        return getattr(importlib.import_module(module), func)(cfg, plan)
+    except Exception as e:  # noqa: BLE001  (any failure of a contributed section)
+        log(f"warning: {module}.{func} failed: {type(e).__name__}: {e}")
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}", "markdown": ""}
 
 
 def _experiment(e: dict, model: TimeModel, limit) -> dict:
