@@ -5,17 +5,9 @@
 # here, --cores // train_run threads; set 1 when every job gets its own node). docs/forecast.md.
 
 
-def _threads_of(rule):
-    """A rule's threads after --set-threads (an int, or 1 when it is a function of the job)."""
-    try:
-        v = rule.resources["_cores"]
-    except (KeyError, TypeError):
-        return 1
-    v = getattr(v, "value", v)
-    return int(v) if isinstance(v, (int, float)) else 1
+from flops_fit.forecast.resources import rule_threads
 
-
-TRAIN_THREADS = _threads_of(rules.train_run.rule)
+TRAIN_THREADS = rule_threads(rules.train_run.rule)  # after --set-threads
 FORECAST_OVERRIDES = list(OVERRIDES)
 if CFG["forecast"].get("cores") is None and workflow.cores:
     FORECAST_OVERRIDES.append(f"forecast.cores={int(workflow.cores)}")

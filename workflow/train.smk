@@ -13,10 +13,6 @@ from flops_fit.forecast.resources import job_resources, load_forecast
 FORECAST = load_forecast(f"{SWEEP}/forecast.json")
 
 
-def train_resources(wildcards):
-    return job_resources(FORECAST, SPECS[wildcards.exp])
-
-
 rule train_run:
     input:
         data_input,
@@ -30,10 +26,10 @@ rule train_run:
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
     threads: 1
-    priority: lambda wc: train_resources(wc)["priority"]
+    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]
     resources:
         mem_mb=4000,
-        runtime=lambda wc: train_resources(wc)["runtime"],
+        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],
         gpu=0,
     conda:
         "../envs/train.yaml"
