@@ -27,6 +27,18 @@ def _timed(cmd, notes) -> float:
     return time.perf_counter() - t
 
 
+def stand_in_surface(mock: dict, exps) -> dict:
+    """The mock surface with A chosen so that the middle budget's IsoFLOP minimum lies at the geometric
+    centre of its planned sizes (alpha A / N^alpha = beta B / D^beta there), so the fit is the usual one."""
+    import math
+    budgets = sorted({e["budget_flops"] for e in exps})
+    mid = [e for e in exps if e["budget_flops"] == budgets[len(budgets) // 2]]
+    n = math.exp(sum(math.log(e["params"]) for e in mid) / len(mid))
+    d = math.exp(sum(math.log(e["data_units"]) for e in mid) / len(mid))
+    a, b = float(mock["alpha"]), float(mock["beta"])
+    return dict(mock, A=b * float(mock["B"]) * n ** a / (a * d ** b))
+
+
 def measure_pipeline(cfg: dict, plan: dict, machine: dict, *, cache_dir, plan_s: float, log=print) -> dict:
     """{"dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "cached"} for this sweep on this machine."""
     from flops_fit.mock import simulate
@@ -46,9 +58,10 @@ def measure_pipeline(cfg: dict, plan: dict, machine: dict, *, cache_dir, plan_s:
     with tempfile.TemporaryDirectory(prefix="ff-pipeline-") as tmp:
         tmp = Path(tmp)
         paths = []
-        for e in exps:  # stand-in results: this plan's N and D, losses from the mock surface
+        surface = stand_in_surface(cfg["mock"], exps)
+        for e in exps:  # stand-in results: this plan's N and D, losses from a surface centred on the plan
             spec = copy.deepcopy(e)
-            spec.update(mode="mock", mock=dict(cfg["mock"]))
+            spec.update(mode="mock", mock=surface)
             run_experiment(spec, tmp / "runs" / e["id"])
             paths.append(str(tmp / "runs" / e["id"] / "metrics.json"))
         py, notes = sys.executable, []
