@@ -22,12 +22,13 @@ from flops_fit.forecast.resources import job_resources, load_forecast
 from flops_fit.forecast.schedule import list_schedule, lower_bound
 
 
-def one_sweep(root: Path, base: Path, cfg: list, cores: int, forecast_json: Path | None, sweep: str) -> dict:
+def one_sweep(root: Path, base: Path, cfg: list, cores: int, forecast_json: Path | None, sweep: str,
+              target: str) -> dict:
     wf = fresh_workflow(root, share_cache_from=base)
     if forecast_json:
         (wf / "results" / sweep).mkdir(parents=True, exist_ok=True)
         shutil.copy(forecast_json, wf / "results" / sweep / "forecast.json")
-    wall = snakemake(wf, "--cores", str(cores), *cfg, log=wf / "sweep.out")
+    wall = snakemake(wf, "--cores", str(cores), target, *cfg, log=wf / "sweep.out")
     times = job_times(wf, sweep)
     plan = read_json(wf / "results" / sweep / "plan.json")["experiments"]
     fc = load_forecast(wf / "results" / sweep / "forecast.json")
@@ -46,13 +47,17 @@ def main():
     ap.add_argument("--config", nargs="*", default=["preset=quickstart"], help="snakemake --config entries")
     ap.add_argument("--cores", type=int, default=2, help="snakemake --cores (train_run has 1 thread: the slots)")
     ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--target", default="collect", help="snakemake target of each sweep (collect: all training "
+                                                         "jobs, no fit or plots; all: the whole workflow)")
     args = ap.parse_args()
-    cfg = config_args(args.config)
+    cfg = config_args(args.config or ["preset=quickstart"])
     with tempfile.TemporaryDirectory(prefix="ff-makespan-") as tmp:
         tmp = Path(tmp)
         base = fresh_workflow(tmp / "base")
         print(machine_line(), "(before the forecast)")
-        snakemake(base, "--cores", str(args.cores), "forecast", *cfg, log=base / "forecast.out")
+        # the forecast's priorities only: no pipeline timing (the sweeps here stop at collect)
+        snakemake(base, "--cores", str(args.cores), "forecast", *cfg[:1], *cfg[1:], "forecast__pipeline=false",
+                  log=base / "forecast.out")
         fc_path = next((base / "results").glob("*/forecast.json"))
         sweep = fc_path.parent.name
         fc = read_json(fc_path)
@@ -64,7 +69,7 @@ def main():
         for k in range(args.pairs):
             for name in (("longest-first", "default") if k % 2 == 0 else ("default", "longest-first")):
                 r = one_sweep(tmp / f"{name}-{k}", base, cfg, args.cores,
-                              fc_path if name == "longest-first" else None, sweep)
+                              fc_path if name == "longest-first" else None, sweep, args.target)
                 res[name].append(r)
                 import os
                 print(f"{k + 1:>4} {name:<14} {r['makespan']:>10.1f} {r['bound']:>8.1f} {r['makespan'] / r['bound']:>7.3f} "
