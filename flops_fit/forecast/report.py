@@ -43,7 +43,7 @@ def budget_table(fc: dict) -> str:
 def summary_lines(fc: dict) -> list:
     t, par, cal = fc["totals"], fc["parallelism"], fc["calibration"]
     m = cal["machine"]
-    per = ", ".join(f"{v} {k}" for k, v in par["per_job"].items())
+    per = ", ".join(f"{v} {k[:-1] if v == 1 else k}" for k, v in par["per_job"].items())
     lines = [f"Sweep `{fc['sweep']}` ({fc['mode']}): {len(fc['experiments'])} experiments, {t['flops']:.3g} FLOPs, "
              f"{t['device_hours']:.3g} {par['device_unit']}-hours "
              f"[{t['device_hours_lo']:.3g}, {t['device_hours_hi']:.3g}]; makespan "
@@ -78,7 +78,8 @@ def calibration_table(fc: dict) -> str:
             "|---|---:|---:|---|---:|---:|---:|---:|"]
     for p in fc["calibration"]["points"]:
         ms = lambda x: f"{x * 1e3:.2f} ms"  # noqa: E731
-        rows.append(f"| {p['size']} | {p['params']:.3g} | {p['flops_per_step']:.3g} | "
+        size = ", ".join(f"{k}={v}" for k, v in p["size"].items())
+        rows.append(f"| {size} | {p['params']:.3g} | {p['flops_per_step']:.3g} | "
                     f"{_range(*p['step_s'], f=ms)} | {fmt_s(p['eval_s'][1])} | {fmt_s(p['ckpt_s'][1])} | "
                     f"{fmt_s(p['startup_s'][1])} | {p['peak_mem_mb']:,.0f} MB |")
     return "\n".join(rows)
