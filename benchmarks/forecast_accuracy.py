@@ -35,11 +35,14 @@ def rerun(wf: Path, spec: dict, copies: int, threads: int) -> list:
                "--out", str(wf / "scratch" / f"{spec['id']}-{i}"), "--threads", str(threads)]
         procs.append((time.perf_counter(), subprocess.Popen(cmd, cwd=wf, stdout=subprocess.DEVNULL,
                                                             stderr=subprocess.DEVNULL)))
-    out = []
-    for t0, p in procs:
-        if p.wait() != 0:
-            sys.exit(f"rerun of {spec['id']} failed")
-        out.append(time.perf_counter() - t0)
+    out = [None] * len(procs)
+    while any(o is None for o in out):  # poll: each copy's own end, whichever finishes first
+        for i, (t0, p) in enumerate(procs):
+            if out[i] is None and p.poll() is not None:
+                if p.returncode != 0:
+                    sys.exit(f"rerun of {spec['id']} failed")
+                out[i] = time.perf_counter() - t0
+        time.sleep(0.05)
     return out
 
 
