@@ -28,7 +28,7 @@ def one_sweep(root: Path, base: Path, cfg: list, cores: int, forecast_json: Path
     if forecast_json:
         (wf / "results" / sweep).mkdir(parents=True, exist_ok=True)
         shutil.copy(forecast_json, wf / "results" / sweep / "forecast.json")
-    wall = snakemake(wf, "--cores", str(cores), target, *cfg, log=wf / "sweep.out")
+    wall = snakemake(wf, "--cores", str(cores), "plan", target, *cfg, log=wf / "sweep.out")  # plan.json too
     times = job_times(wf, sweep)
     plan = read_json(wf / "results" / sweep / "plan.json")["experiments"]
     fc = load_forecast(wf / "results" / sweep / "forecast.json")
