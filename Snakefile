@@ -20,6 +20,7 @@ include: "workflow/train.smk"
 include: "workflow/analyze.smk"
 include: "workflow/plot.smk"
 include: "workflow/timing.smk"
+include: "workflow/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
 
 
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)

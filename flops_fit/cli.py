@@ -115,3 +115,21 @@ def visualize_main(argv=None):
         for f in files:
             print(f"wrote {f}")
     _run(go)
+
+
+def forecast_main(argv=None):
+    ap = _parser("ff-forecast", "Forecast the sweep's time, memory and cost from a short calibration on this "
+                                 "machine; write results/<sweep>/forecast.json and forecast.md (docs/forecast.md).")
+    ap.add_argument("--out", help="output folder (default results/<sweep>/)")
+    args = ap.parse_args(argv)
+
+    def go():
+        from .forecast.build import run_forecast
+        from .forecast.calibrate import CalibrationError
+        from .plan import plan, sweep_dir
+        cfg = load_config(args.overrides)
+        try:
+            run_forecast(cfg, plan(cfg), Path(args.out) if args.out else sweep_dir(cfg))
+        except CalibrationError as e:
+            raise ValueError(str(e)) from None
+    _run(go)

@@ -6,6 +6,12 @@
 wildcard_constraints:
     exp="C[^/]+",
 
+# results/<sweep>/forecast.json (from `snakemake forecast`), if there is one: each job's runtime (minutes,
+# forecast x safety factor) and priority (longest first). Bookkeeping only: changing them reruns nothing.
+from flops_fit.forecast.resources import job_resources, load_forecast
+
+FORECAST = load_forecast(f"{SWEEP}/forecast.json")
+
 
 rule train_run:
     input:
@@ -20,9 +26,10 @@ rule train_run:
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
     threads: 1
+    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],
         gpu=0,
     conda:
         "../envs/train.yaml"

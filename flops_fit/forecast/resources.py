@@ -41,3 +41,13 @@ def job_resources(forecast: dict | None, spec: dict, *, safety=SAFETY, default_r
         runtime = int(default_runtime)
         priority = int(round(math.log10(max(float(spec.get("flops_planned") or spec["budget_flops"]), 1.0)) * 100))
     return {"runtime": runtime, "priority": max(priority, 0)}
+
+
+def rule_threads(rule) -> int:
+    """A Snakemake rule's threads after --set-threads (1 when they are a function of the job)."""
+    try:
+        v = rule.resources["_cores"]
+    except (KeyError, TypeError, AttributeError):
+        return 1
+    v = getattr(v, "value", v)
+    return int(v) if isinstance(v, (int, float)) else 1

@@ -62,8 +62,11 @@ def evaluate(model, loss_fn, batches, accelerator) -> float:
     return total / max(1, len(batches))
 
 
-def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
+def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dict:
+    """probe: an optional timing hook (flops_fit/forecast/probe.py): begin() before the first step, step(n)
+    after each, phase(name) around evaluations and checkpoints. It observes only; it changes nothing."""
     t_enter = time.perf_counter()
+    probe = probe or _NoProbe()
     if threads:
         torch.set_num_threads(int(threads))
     run_dir = Path(run_dir)
@@ -135,6 +138,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
             while step < steps:
                 if startup_s is None:  # fixed overhead: train() entry -> first step begins
                     startup_s = time.perf_counter() - t_enter
+                    probe.begin()
                 batch = next(train_it)
                 units_step = data.units(batch)
                 local = _rows(batch, lo, hi)
@@ -158,6 +162,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                 units_done += units_step
                 units_seg += units_step
                 bar.update(1)
+                probe.step(step)
 
                 # sync point: every log_every steps, the first step and the last
                 if step % log_every == 0 or step % eval_every == 0 or step == steps or step == 1:
@@ -178,7 +183,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                     if step == steps:
                         break  # the final record gets the final val loss below
                     if step % eval_every == 0:
-                        rec["val_loss"] = evaluate(raw_model, loss_fn, val_batches, accelerator)
+                        with probe.phase("eval"):
+                            rec["val_loss"] = evaluate(raw_model, loss_fn, val_batches, accelerator)
                     log(rec)
 
                 # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes
@@ -188,8 +194,9 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
                     flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
                 due = (ckpt_steps and step % ckpt_steps == 0) or flags[1] > 0
                 if step < steps and (flags[0] > 0 or due):
-                    ckpt.save(step, units=units_done, init_loss=init_loss,
-                              wall_s=prev_wall + time.perf_counter() - t_seg)
+                    with probe.phase("ckpt"):
+                        ckpt.save(step, units=units_done, init_loss=init_loss,
+                                  wall_s=prev_wall + time.perf_counter() - t_seg)
                     if flags[0] > 0:
                         bar.close()
                         signum = int(flags[0])
@@ -202,7 +209,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None) -> dict:
     seg_s = time.perf_counter() - t_seg
     wall_s = prev_wall + seg_s
 
-    final = evaluate(raw_model, loss_fn, val_batches, accelerator)
+    with probe.phase("eval"):
+        final = evaluate(raw_model, loss_fn, val_batches, accelerator)
     final_loss = final if math.isfinite(final) else None
     log({**rec, "val_loss": final_loss})  # the last train-loss point (end of run or divergence)
     if status == "completed" and tr.get("keep_ckpt"):
@@ -238,6 +246,17 @@ class _null:
 
     def __exit__(self, *a):
         return False
+
+
+class _NoProbe:
+    def begin(self):
+        pass
+
+    def step(self, step):
+        pass
+
+    def phase(self, name):
+        return _null()
 
 
 def _device_name(accelerator) -> str:
