@@ -6,7 +6,6 @@
 - noise.py:   run-to-run noise measured from seed replicates (fed to the fits' design check and Huber auto).
 - rounds.py:  one planning round of one budget: a pure function of the config and the results it is given.
 - driver.py:  the same rounds run in-process (benchmarks, tests); the workflow runs them as checkpoints.
-"""
-from .rounds import budget_label, is_steering, plan_round, round_key
 
-__all__ = ["plan_round", "budget_label", "is_steering", "round_key"]
+Nothing is imported here: the fits import noise.py alone (flops_fit.fit.analyze), without the planner.
+"""
