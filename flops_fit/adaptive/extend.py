@@ -3,8 +3,9 @@
 The edge test is the fits' (flops_fit.fit.edge.edge_position on the budget's log10 sizes). The vertex is that
 of the analysis' parabola of loss in log10 N over the budget's usable runs; a parabola with no positive
 curvature (losses still falling towards an edge) points at the edge with the lowest loss. New sizes continue
-the budget's grid at its own step (the median spacing): one step past the edge when the vertex is near it, or
-enough steps to put an outside vertex one step inside, never more than the extension budget left.
+the budget's grid at its own step (the median spacing of its planned target sizes, so new sizes land on the
+grid's lattice): one step past the edge when the vertex is near it, or enough steps to put an outside vertex one
+step inside, never more than the extension budget left.
 """
 import math
 
@@ -55,7 +56,10 @@ def extension_targets(budget_runs, remaining: int) -> tuple:
     n_add = 1 if pos in (NEAR_HIGH, NEAR_LOW) else math.ceil(max(beyond, 0.0) / step + 1e-9) + 1
     n_add = int(min(max(n_add, 1), remaining))
     sign = 1.0 if high else -1.0
-    targets = [float(10 ** (edge + sign * step * j)) for j in range(1, n_add + 1)]
+    t = np.log10(budget_runs["target"].to_numpy(float))   # the planned targets' lattice (the actual sizes round it)
+    t_step = grid_step(t) if np.isfinite(grid_step(t)) else step
+    t_edge = float(t.max() if high else t.min())
+    targets = [float(10 ** (t_edge + sign * t_step * j)) for j in range(1, n_add + 1)]
     decision["added"] = n_add
     decision["why"] = (f"vertex {pos} ({e['how']}, N* ~ {10 ** e['x_star']:.3g}): {n_add} size(s) "
                        f"{'above' if high else 'below'} N = {10 ** edge:.3g}")

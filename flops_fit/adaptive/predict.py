@@ -54,9 +54,10 @@ def runs_frame(records) -> pd.DataFrame:
     rows = [{"id": str(m["id"]), "budget": float(m["budget_flops"]), "N": float(m["params"]),
              "D": float(m["data_units"]), "loss": float(m["final_loss"]) if m.get("final_loss") is not None else np.nan,
              "status": str(m.get("status", "completed")), "C": float(m.get("flops_executed") or m["budget_flops"]),
-             "planned_by": m.get("planned_by") or "prior", "knob": next(iter((m.get("size") or {0: None}).values()))}
+             "planned_by": m.get("planned_by") or "prior", "knob": next(iter((m.get("size") or {0: None}).values())),
+             "target": float(m.get("target_params") or m["params"])}
             for m in records]
-    cols = ["id", "C", "budget", "N", "D", "loss", "status", "planned_by", "knob"]
+    cols = ["id", "C", "budget", "N", "D", "loss", "status", "planned_by", "knob", "target"]
     return pd.DataFrame(rows, columns=cols).sort_values(["budget", "N", "id"], kind="stable").reset_index(drop=True)
 
 

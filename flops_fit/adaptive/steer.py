@@ -4,11 +4,12 @@ All in log10 N. The prior grid is planner.sizes points over [c0 - h0, c0 + h0], 
 h0 = log10(planner.spread), step s0 = 2 h0 / (sizes - 1).
 - Fallback: a prediction that failed, or whose interval is wider than twice the prior grid (the data know less
   than the prior's grid covers), keeps the prior grid, with the reason recorded.
-- Centre: the predicted optimum; a predicted shift smaller than one prior grid step keeps the prior centre
-  (hysteresis: noise in the early budgets does not move a grid).
+- Centre: the predicted optimum, snapped to whole prior grid steps from the prior centre (so the sizes stay on
+  the prior grid's lattice: the same models, measured once); a predicted shift smaller than one prior grid step
+  keeps the prior centre (hysteresis: noise in the early budgets does not move a grid).
 - Spread: narrowed so that the truth, anywhere in the prediction's interval, still lies a full grid step inside
   the grid: h >= halfwidth (sizes - 1) / (sizes - 3); never below log10(planner.adaptive_min_spread), never
-  above the prior spread, and only when it narrows by at least half a prior step (hysteresis again).
+  above the prior spread, in half prior steps (so it narrows only by at least half a step: hysteresis again).
 """
 import math
 from dataclasses import dataclass
@@ -57,14 +58,15 @@ def steer(n0: float, pred: Prediction, planner: dict) -> Grid:
                     f"(95% interval x/÷ {10 ** hw:.3g}, wider than twice the prior spread {10 ** h0:.3g})")
     shift = pred.log10_n - prior.centre
     moved = abs(shift) >= step0
-    centre = pred.log10_n if moved else prior.centre
+    steps = int(round(shift / step0)) if moved else 0
+    centre = prior.centre + steps * step0
     floor = math.log10(planner.get("adaptive_min_spread", 2.0))
-    need = hw * (n - 1) / (n - 3) if n > 3 else h0
-    h = min(h0, max(floor, need))
-    narrowed = h0 - h >= step0 / 2
-    h = h if narrowed else h0
+    need = max(floor, hw * (n - 1) / (n - 3) if n > 3 else h0)
+    h = h0 - math.floor(max(h0 - need, 0.0) / (step0 / 2) + 1e-9) * (step0 / 2)   # >= need, in half steps
+    narrowed = h < h0 - 1e-12
     why = []
-    why.append(f"centred on the predicted N* = {10 ** pred.log10_n:.3g} (x {10 ** shift:.3g} the prior)" if moved else
+    why.append(f"centred on the predicted N* = {10 ** pred.log10_n:.3g} (x {10 ** shift:.3g} the prior: "
+               f"moved {steps:+d} grid steps)" if moved else
                f"predicted shift x {10 ** shift:.3g} is under one grid step (x {10 ** step0:.3g}): kept the prior centre")
     if narrowed:
         why.append(f"spread narrowed to {10 ** h:.3g} (95% interval x/÷ {10 ** hw:.3g}, floor "
