@@ -46,7 +46,7 @@ def r_true(cfg) -> float:
 
 
 def sweep(root, design, r, seed, extend, replicates):
-    ov = ["preset=mock", f"results_dir={root}", f"sweep={design}-r{r:.4g}-s{seed}", f"seed={seed}",
+    ov = ["preset=mock", f"results_dir={root}", f"sweep={design}-r{r:.4g}-s{seed}-rep{replicates}", f"seed={seed}",
           f"planner.tokens_per_param={r}", "planner.spread=2", f"planner.replicates={replicates}"]
     if design == "static":
         cfg = load_config(ov)
@@ -87,9 +87,11 @@ def main():
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--extend", type=int, default=3)
     ap.add_argument("--replicates", type=int, default=2)
+    ap.add_argument("--noise-only", action="store_true", help="only the measured-noise part")
+    ap.add_argument("--root", help="results folder (reuse one to reuse its measured model sizes)")
     args = ap.parse_args()
     t0 = time.time()
-    root = tempfile.mkdtemp(prefix="ff-adaptive-bench-")
+    root = args.root or tempfile.mkdtemp(prefix="ff-adaptive-bench-")
     base = load_config(["preset=mock"])
     rt, nb, k = r_true(base), len(base["budgets"]["values"]), 2
     print(f"mock preset: {nb} budgets {base['budgets']['values']}, planner.sizes={base['planner']['sizes']}, "
@@ -98,7 +100,7 @@ def main():
     rows = []
     cases = [("right prior", rt, ("static",)), ("prior r x 8 (N too small)", rt * 8, ("static", "extend", "adaptive")),
              ("prior r / 8 (N too large)", rt / 8, ("static", "extend", "adaptive"))]
-    for label, r, designs in cases:
+    for label, r, designs in ([] if args.noise_only else cases):
         for design in designs:
             res = [score(*sweep(root, design, r, s, args.extend, 0)[:3], k) for s in range(args.seeds)]
             rows.append((label, design, res))

@@ -8,12 +8,13 @@ from flops_fit.io import atomic_write_json, read_json
 from flops_fit.plan import PlanContext, sweep_dir
 from flops_fit.runner import run_experiment
 
-from .rounds import budgets, needs_earlier, plan_round, round_path
+from .rounds import budgets, needs_earlier, plan_round, round_key, round_path
 
 
 def run_steered(cfg: dict, *, train=run_experiment, write=True) -> dict:
     """Plan and run every round of every budget. Returns {"rounds": [round dict, ...], "metrics": [dict, ...]}.
-    A round file already on disk is reused (as the workflow would), so a rerun trains nothing finished."""
+    A round file already on disk for the same plan-relevant config is reused (as the workflow would), so a rerun
+    trains nothing finished; one written under another config is re-planned."""
     ctx = PlanContext(cfg)
     sdir = sweep_dir(cfg)
     by_budget, rounds = {}, []
@@ -26,9 +27,11 @@ def run_steered(cfg: dict, *, train=run_experiment, write=True) -> dict:
             else:
                 given = by_budget[budget]
             path = round_path(cfg, budget, r)
-            rd = read_json(path) if write and path.is_file() else plan_round(ctx, budget, r, given)
-            if write and not path.is_file():
-                atomic_write_json(path, rd)
+            rd = read_json(path) if write and path.is_file() else None
+            if rd is None or rd.get("key") != round_key(cfg):
+                rd = plan_round(ctx, budget, r, given)
+                if write:
+                    atomic_write_json(path, rd)
             rounds.append(rd)
             for spec in rd["experiments"]:
                 by_budget[budget].append(train(spec, sdir / "runs" / spec["id"]))

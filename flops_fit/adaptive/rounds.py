@@ -65,7 +65,7 @@ def plan_round(ctx: PlanContext, budget: float, rnd: int, records) -> dict:
     index = bs.index(budget)
     runs = runs_frame(list(records))
     extend, reps = int(pl.get("extend", 0)), int(pl.get("replicates", 0))
-    out = {"schema": SCHEMA, "budget_flops": budget, "budget_index": index, "round": int(rnd),
+    out = {"schema": SCHEMA, "key": round_key(cfg), "budget_flops": budget, "budget_index": index, "round": int(rnd),
            "adaptive": bool(pl.get("adaptive")), "adaptive_k": int(pl.get("adaptive_k", 2)), "extend": extend,
            "replicates": reps}
     if rnd == 0:
