@@ -17,6 +17,7 @@ include: "workflow/common.smk"
 include: "workflow/plan.smk"
 include: "workflow/data.smk"
 include: "workflow/train.smk"
+include: "workflow/adaptive.smk"  # planner.adaptive / planner.extend only; defines nothing otherwise
 include: "workflow/analyze.smk"
 include: "workflow/plot.smk"
 include: "workflow/timing.smk"

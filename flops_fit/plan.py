@@ -59,25 +59,39 @@ def prior_params(table: SizeTable, budget: float, units_per_param: float, size: 
     return n0
 
 
-def plan(cfg: dict) -> dict:
-    """Return {"sweep", "experiments": [spec, ...], "dropped": [{budget_flops, target_params, reason}, ...]}."""
-    plugins = load_plugins(cfg)
-    table = SizeTable(plugins, cache_dir=Path(cfg["results_dir"]) / ".cache")
-    pl, size, tr = cfg["planner"], cfg["model"]["size"], cfg["training"]
-    units_per_step = int(plugins.data.units(plugins.example_batch(tr["batch_size"], device="meta")))
-    result_training = {k: v for k, v in tr.items() if k not in _NON_RESULT_TRAINING_KEYS}
-    common = {
-        "mode": cfg["mode"],
-        "model": {"plugin": plugins.model_path, "kwargs": plugins.model_kwargs},
-        "data": {"plugin": plugins.data_path, "cfg": plugins.data_cfg, "key": Path(data_dir(cfg)).name,
-                 "dir": data_dir(cfg)},
-        "loss": {"plugin": plugins.loss_path},
-    }
-    experiments, dropped = [], []
-    for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
-        n0 = prior_params(table, budget, pl["tokens_per_param"], size)
-        targets = n0 * np.asarray(pl["spread"]) ** np.linspace(-1.0, 1.0, pl["sizes"])
-        seen = set()
+class PlanContext:
+    """What planning any budget needs, built once per config: plugins, the measured size table, the common spec."""
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.plugins = load_plugins(cfg)
+        self.table = SizeTable(self.plugins, cache_dir=Path(cfg["results_dir"]) / ".cache")
+        self.pl, self.size, tr = cfg["planner"], cfg["model"]["size"], cfg["training"]
+        self.units_per_step = int(self.plugins.data.units(self.plugins.example_batch(tr["batch_size"], device="meta")))
+        self.result_training = {k: v for k, v in tr.items() if k not in _NON_RESULT_TRAINING_KEYS}
+        p = self.plugins
+        self.common = {
+            "mode": cfg["mode"],
+            "model": {"plugin": p.model_path, "kwargs": p.model_kwargs},
+            "data": {"plugin": p.data_path, "cfg": p.data_cfg, "key": Path(data_dir(cfg)).name,
+                     "dir": data_dir(cfg)},
+            "loss": {"plugin": p.loss_path},
+        }
+
+    def prior(self, budget: float) -> float:
+        return prior_params(self.table, budget, self.pl["tokens_per_param"], self.size)
+
+    def prior_targets(self, budget: float) -> np.ndarray:
+        """The static grid: planner.sizes targets log-spaced over prior N0 / spread .. N0 * spread."""
+        pl = self.pl
+        return self.prior(budget) * np.asarray(pl["spread"]) ** np.linspace(-1.0, 1.0, pl["sizes"])
+
+    def points(self, budget: float, targets, *, taken=(), planned_by=None) -> tuple:
+        """(experiments, dropped) for target sizes at one budget. taken: knob values this budget already has
+        (a target mapping onto one of them is dropped as a duplicate). planned_by: recorded in each spec
+        (absent for the static prior grid, so static specs are unchanged)."""
+        plugins, table, size, pl = self.plugins, self.table, self.size, self.pl
+        experiments, dropped, seen = [], [], set(taken)
         for target in targets:
             knob = knob_for_params(table, float(target), size)
             why = None
@@ -88,26 +102,60 @@ def plan(cfg: dict) -> dict:
                 why = (f"nearest model has {params:.3g} params ({plugins.knob}={knob}), far from target {target:.3g}: "
                        f"outside model.size [{size['min']}, {size['max']}]")
             fpu = table.flops_per_unit(knob) if why is None else None
-            steps = int(round(budget / (fpu * units_per_step))) if fpu else 0
+            steps = int(round(budget / (fpu * self.units_per_step))) if fpu else 0
             if why is None and steps < pl["min_steps"]:
                 why = f"only {steps} optimizer steps (< planner.min_steps={pl['min_steps']}): too large for this budget"
             if why:
                 dropped.append({"budget_flops": budget, "target_params": float(target), "reason": why})
                 continue
             seen.add(knob)
-            experiments.append(_spec(cfg, common, result_training, budget, float(target), knob, params, fpu,
-                                     units_per_step, steps, plugins.unit))
-    table.save()
+            experiments.append(_spec(self.cfg, self.common, self.result_training, budget, float(target), knob, params,
+                                     fpu, self.units_per_step, steps, plugins.unit, planned_by=planned_by))
+        return experiments, dropped
+
+    def replicates(self, spec: dict, n: int) -> list:
+        """n extra seeds of one planned experiment (replicate 1..n): the same (budget, size, data), another seed.
+        The replicate index enters the experiment id's hash, so each is its own experiment."""
+        knob = spec["size"][self.plugins.knob]
+        return [_spec(self.cfg, self.common, self.result_training, spec["budget_flops"], spec["target_params"], knob,
+                      spec["params"], spec["flops_per_unit"], self.units_per_step, spec["steps"], spec["unit"],
+                      planned_by="replicate", replicate=j) for j in range(1, int(n) + 1)]
+
+
+def nearest(experiments: list, n_star: float) -> dict:
+    """The experiment whose size is nearest n_star in log (the replicates' size)."""
+    return min(experiments, key=lambda e: (abs(math.log(e["params"] / n_star)), e["params"]))
+
+
+def plan(cfg: dict) -> dict:
+    """Return {"sweep", "experiments": [spec, ...], "dropped": [{budget_flops, target_params, reason}, ...]}.
+
+    The static plan: every budget on its prior grid (plus planner.replicates extra seeds at the size nearest the
+    prior optimum). An adaptive sweep (planner.adaptive, flops_fit.adaptive) plans its later budgets from earlier
+    results instead, but this function still returns the prior grid for all budgets: what the forecast uses."""
+    ctx = PlanContext(cfg)
+    experiments, dropped = [], []
+    for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
+        exps, drop = ctx.points(budget, ctx.prior_targets(budget))
+        reps = cfg["planner"].get("replicates", 0)
+        if reps and exps:
+            exps += ctx.replicates(nearest(exps, ctx.prior(budget)), reps)
+        experiments += exps
+        dropped += drop
+    ctx.table.save()
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
 
 
-def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit) -> dict:
+def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit, *,
+          planned_by=None, replicate=0) -> dict:
     size = {cfg["model"]["size"]["knob"]: knob}
     identity = {"budget": budget, "size": size, **common, "training": result_training, "seed": cfg["seed"],
                 "units_per_step": units_per_step}
     identity["data"] = {k: v for k, v in common["data"].items() if k != "dir"}
     if cfg["mode"] == "mock":
         identity["mock"] = cfg["mock"]
+    if replicate:  # only replicates carry it: every existing experiment keeps its id
+        identity["replicate"] = int(replicate)
     h = stable_hash(identity)
     training = dict(cfg["training"], lr=peak_lr(cfg["training"], params))
     spec = {
@@ -121,6 +169,10 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
     }
     if cfg["mode"] == "mock":
         spec["mock"] = dict(cfg["mock"])
+    if planned_by:  # how the run was planned (prior | adaptive | extension | replicate); absent: the prior grid
+        spec["planned_by"] = planned_by
+    if replicate:
+        spec["replicate"] = int(replicate)
     return spec
 
 

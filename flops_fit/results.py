@@ -13,7 +13,7 @@ REQUIRED = ("id", "status", "budget_flops", "params", "data_units", "final_loss"
 STATUSES = ("completed", "diverged", "failed")
 COLUMNS = ["id", "status", "mode", "budget_flops", "params", "data_units", "unit", "flops_per_unit",
            "flops_executed", "final_loss", "steps", "global_batch", "lr", "seed", "wall_s", "units_per_s",
-           "device", "precision", "reason", "run_dir"]
+           "device", "precision", "reason", "planned_by", "replicate", "run_dir"]
 
 
 class ResultsError(ValueError):
@@ -42,6 +42,7 @@ def collect(paths) -> pd.DataFrame:
     for p in paths:
         m = read_metrics(p)
         row = {k: m.get(k) for k in COLUMNS}
+        row["planned_by"], row["replicate"] = m.get("planned_by") or "prior", m.get("replicate") or 0
         row["run_dir"] = str(Path(p).parent)
         for knob, value in (m.get("size") or {}).items():
             row[f"size_{knob}"] = value

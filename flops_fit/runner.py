@@ -57,6 +57,9 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False) -> dict:
         "config_hash": spec["config_hash"], "versions": {"flops_fit": __version__, "torch": torch_version},
         "started": started, "finished": _now(), "reason": out.get("reason"),
         "startup_s": out.get("startup_s"),  # process setup before the first step (real runs)
+        # how the run was planned (docs/adaptive.md): prior | adaptive | extension | replicate
+        "planned_by": spec.get("planned_by", "prior"), "replicate": spec.get("replicate", 0),
+        "target_params": spec.get("target_params"),
     }
     if is_main:
         atomic_write_json(run_dir / METRICS, metrics)

@@ -53,6 +53,8 @@ def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
                          bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
                          huber_delta=analysis.get("huber_delta", DELTA))
     write_outputs(result, out_dir)
+    from .adaptive.report import append_planning_note   # adaptive hook: how the budgets were planned
+    append_planning_note(runs, out_dir)
     if not quiet:
         md = Path(out_dir) / "chinchilla_table.md"
         if md.is_file():

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from flops_fit.adaptive.noise import replicate_noise
+
 from .approach2 import Approach2Fit, fit_approach2, log_residual_scale
 from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
@@ -41,6 +43,7 @@ class Analysis:
     status: str                              # ok | partial (one approach failed)
     huber_delta_rule: str = "fixed"          # how Approach 3's Huber delta was chosen
     noise_sigma: float = float("nan")        # robust sd of log-loss residuals around the IsoFLOP parabolas
+    noise_method: str = ""                   # set when the noise was measured from seed replicates (adaptive/noise.py)
     a_sd_bound: float = float("nan")         # Cramér–Rao bound on sd(a) for these runs at that noise (design.py)
 
     @property
@@ -60,7 +63,7 @@ def _check_delta(huber_delta):
         raise ValueError(f"huber_delta must be a positive number or 'auto', got {huber_delta!r}")
 
 
-def resolve_huber_delta(huber_delta, noise) -> tuple:
+def resolve_huber_delta(huber_delta, noise, source=None) -> tuple:
     """(delta, rule). noise: (sigma_hat, n) from approach2.log_residual_scale. 'auto': 1.345 x that noise sd, at
     least Chinchilla's 1e-3: near-least-squares efficiency at the data's own noise, still robust to single bad
     runs."""
@@ -70,8 +73,8 @@ def resolve_huber_delta(huber_delta, noise) -> tuple:
     if not np.isfinite(sigma):
         return DELTA, f"auto: too few runs around the IsoFLOP parabolas to estimate the noise ({n}); used {DELTA:g}"
     delta = max(AUTO_DELTA_FACTOR * sigma, DELTA)
-    return delta, (f"auto: max({AUTO_DELTA_FACTOR} x sigma_hat, {DELTA:g}), sigma_hat = {sigma:.3g} = robust sd of "
-                   f"log-loss residuals around the IsoFLOP parabolas ({n} runs)")
+    source = source or f"robust sd of log-loss residuals around the IsoFLOP parabolas ({n} runs)"
+    return delta, f"auto: max({AUTO_DELTA_FACTOR} x sigma_hat, {DELTA:g}), sigma_hat = {sigma:.3g} = {source}"
 
 
 def _table(a2, a3, boot, Cs, swept) -> tuple:
@@ -116,7 +119,11 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
 
     a2 = fit_approach2(used)
     noise = log_residual_scale(used, a2)
-    delta, delta_rule = resolve_huber_delta(huber_delta, noise)
+    # adaptive hook: seed replicates (planner.replicates) measure the noise; it replaces the residual estimate
+    measured, noise_method = replicate_noise(used), ""
+    if measured is not None:
+        noise, noise_method = measured[:2], measured[2]
+    delta, delta_rule = resolve_huber_delta(huber_delta, noise, noise_method)
     swept = sorted(float(b) for b in used["budget"].unique())
     a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta, budgets=swept)
     Cs = sorted(set(swept) | {float(t) for t in targets})
@@ -139,4 +146,4 @@ def analyze(runs, *, targets=(1e18, 1e21), include_outliers=False, bootstrap=200
                     targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
                     bootstrap=boot, table=_table(a2, a3, boot, Cs, set(swept)),
                     status="ok" if ok2 and ok3 else "partial", huber_delta_rule=delta_rule,
-                    noise_sigma=float(sigma), a_sd_bound=bound)
+                    noise_sigma=float(sigma), a_sd_bound=bound, noise_method=noise_method)

@@ -106,8 +106,9 @@ def fits_dict(an: Analysis) -> dict:
         "approach2": _approach2(an),
         "approach3": _approach3(an),
         "design": {"noise_sigma": an.noise_sigma,
-                   "noise_method": "robust sd (1.4826 MAD, corrected for 3 coefficients per budget) of log-loss "
-                                   "residuals around the ok budgets' parabolas in log10 N",
+                   "noise_method": an.noise_method or (
+                       "robust sd (1.4826 MAD, corrected for 3 coefficients per budget) of log-loss "
+                       "residuals around the ok budgets' parabolas in log10 N"),
                    "a_sd_bound": an.a_sd_bound,
                    "a_sd_bound_method": "Cramer-Rao lower bound on sd(a) for the used runs' (N, D), Gaussian "
                                         "log-loss noise noise_sigma, at the Approach 3 surface"},
@@ -158,7 +159,8 @@ def table_markdown(an: Analysis) -> str:
         a = an.approach3.a
         lo, hi = (x[A3_KEYS.index("a")] for x in an.bootstrap.interval("a3.params"))
         ci = f"; Approach 3's bootstrap interval is [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else ""
-        notes.append(f"design: run-to-run noise ~{100 * an.noise_sigma:.2g}% in loss (around the IsoFLOP parabolas). "
+        where = "measured from seed replicates" if an.noise_method else "around the IsoFLOP parabolas"
+        notes.append(f"design: run-to-run noise ~{100 * an.noise_sigma:.2g}% in loss ({where}). "
                      f"Even a perfect fit of these runs could not pin the exponent a = {a:.3g} better than "
                      f"+-{an.a_sd_bound:.2g} (1 sd, the Cramer-Rao bound for this design at that noise){ci}. "
                      "If the bound is near the precision you need, the design limits it, not the fit: widen the "

@@ -145,10 +145,13 @@ def load_sweep(sweep_dir) -> Sweep:
         df["loss"] = pd.to_numeric(raw.get("final_loss"), errors="coerce")
         df["status"] = raw.get("status", pd.Series(["completed"] * len(raw))).fillna("completed").astype(str)
         df["run_dir"] = raw["run_dir"] if "run_dir" in raw.columns else None
+        # how each run was planned (docs/adaptive.md); tables from before steered sweeps: all prior
+        df["planned_by"] = raw["planned_by"].fillna("prior").astype(str) if "planned_by" in raw.columns else "prior"
         unit = str(raw["unit"].dropna().iloc[0]) if "unit" in raw.columns and raw["unit"].notna().any() else None
     else:
         df = fr[["id", "budget", "N", "D", "loss", "status"]].copy()
         df["run_dir"] = None
+        df["planned_by"] = "prior"
         unit = None
     for c in ("outlier", "used", "pred_approach2", "pred_approach3", "reason"):
         if not fr.empty and c in fr.columns:

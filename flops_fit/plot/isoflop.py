@@ -9,6 +9,16 @@ from matplotlib.lines import Line2D
 from . import theme
 from .data import Sweep, est, num, skip
 
+# markers drawn over the runs a steered sweep added, by how they were planned (metrics.json planned_by)
+ADDED = {"adaptive": {"marker": "D", "s": 24, "facecolor": "none", "edgecolor": "0.2", "linewidths": 0.5,
+                      "zorder": 5},
+         "extension": {"marker": "^", "s": 32, "facecolor": "none", "edgecolor": "black", "linewidths": 0.6,
+                       "zorder": 5},
+         "replicate": {"marker": "o", "s": 28, "facecolor": "none", "edgecolor": "0.35", "linewidths": 0.5,
+                       "zorder": 5}}
+ADDED_LABEL = {"adaptive": "re-centred on the fitted N*(C)", "extension": "added beyond an edge",
+               "replicate": "seed replicate"}
+
 _VAR = {"N": ("parabola_n", "n_star", "Parameters $N$"),
         "D": ("parabola_d", "d_star", None)}
 
@@ -32,6 +42,11 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
         c = colors.get(float(budget), "0.5")
         ok = g[g["completed"] & ~g["outlier"] & g["loss"].notna()]
         ax.scatter(ok[var], ok["loss"], s=14, color=c, edgecolor="white", linewidths=0.3, zorder=4)
+        for how, style in ADDED.items():   # runs a steered sweep added (docs/adaptive.md): ringed by how
+            added = ok[ok["planned_by"] == how] if "planned_by" in ok.columns else ok.iloc[:0]
+            if len(added):
+                flags[how] = True
+                ax.scatter(added[var], added["loss"], **style)
         out = g[g["completed"] & g["outlier"] & g["loss"].notna()]
         if len(out):
             flags["outlier"] = True
@@ -105,6 +120,10 @@ def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
     if flags.get("edge"):
         handles.append(Line2D([], [], lw=0, marker="s", mfc="none", mec="black", ms=5,
                               label="optimum at grid edge\n(arrow: fitted vertex side)"))
+    for how, style in ADDED.items():
+        if flags.get(how):
+            handles.append(Line2D([], [], lw=0, marker=style["marker"], mfc="none", mec=style["edgecolor"],
+                                  ms=4.5, label=ADDED_LABEL[how]))
     if flags.get("bad") or flags.get("edge"):
         handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9, label="parabola not used"))
     fig.legend(handles=handles, loc="outside right center", title="Compute budget")
