@@ -101,6 +101,20 @@ def plan(cfg: dict) -> dict:
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
 
 
+def check_fittable(p: dict) -> None:
+    """Refuse a plan the fit cannot use: N*(C), D*(C), L*(C) need optima at two budgets or more."""
+    from .config import ConfigError
+    budgets = sorted({e["budget_flops"] for e in p["experiments"]})
+    if not p["experiments"]:
+        raise ConfigError("the plan has no feasible experiments (`ff-plan` lists the reasons); raise "
+                          "budgets.values or lower planner.min_steps")
+    if len(budgets) < 2:
+        dropped = len({d["budget_flops"] for d in p["dropped"]} - set(budgets))
+        raise ConfigError(f"budgets.values: the plan has experiments at {len(budgets)} budget "
+                          f"({budgets[0]:.3g} FLOPs{f'; {dropped} more dropped, see ff-plan' if dropped else ''}); "
+                          "the scaling laws need optima at 2 budgets or more (3+ for intervals): add budgets")
+
+
 def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit) -> dict:
     size = {cfg["model"]["size"]["knob"]: knob}
     identity = {"budget": budget, "size": size, **common, "training": result_training, "seed": cfg["seed"],

@@ -3,20 +3,14 @@ import json
 import os
 import sys
 
-from flops_fit.config import ConfigError, load_config, snakemake_overrides, stable_hash
-from flops_fit.plan import plan, sweep_dir
-from flops_fit.plugins import PluginError
+from flops_fit import preflight
+from flops_fit.config import snakemake_overrides, stable_hash
+from flops_fit.plan import sweep_dir
 from flops_fit.stages import split_spec
 
+# Config errors, a one-budget plan, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
-try:
-    CFG = load_config(OVERRIDES)
-    PLAN = plan(CFG)
-except (ConfigError, PluginError) as e:
-    sys.exit(f"error: {e}")
-if not PLAN["experiments"]:
-    sys.exit("error: the plan has no feasible experiments (see `ff-plan` for the reasons); "
-             "raise budgets.values or lower planner.min_steps")
+CFG, PLAN = preflight.workflow_plan(OVERRIDES)
 
 SWEEP = str(sweep_dir(CFG))
 LOGS = f"logs/{CFG['sweep']}"
@@ -27,6 +21,28 @@ UNIT = PLAN["experiments"][0]["unit"]
 RUNTIME = json.dumps(split_spec(PLAN["experiments"][0])[1])
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+
+# In the main process of a run that executes jobs (not Slurm jobs, which parse this file again, nor
+# --report, --unlock, ...): a stale Snakemake lock left by a killed run gets one line saying what to
+# run; a result file that does not parse or validate counts as missing (set aside as .bad; a dry run
+# only says what the real run will do).
+if not (workflow.remote_exec or workflow.subprocess_exec):
+    _dry = workflow.dryrun or not preflight.executes_jobs(sys.argv)
+    if not _dry and "--nolock" not in sys.argv:
+        _stale = preflight.stale_lock([SWEEP, DATA_DIR, LOGS])
+        if _stale:
+            preflight.fail(_stale)
+    preflight.check_results(SPECS, SWEEP, dry_run=_dry)
+    preflight.check_tables(SWEEP, dry_run=_dry)
+    if CFG["mode"] == "real":
+        preflight.check_data(DATA_DIR)
+
+
+onstart:
+    # SIGTERM/SIGINT of the workflow reach the running jobs: they checkpoint and stop (flops_fit.signals)
+    from flops_fit.signals import forward_stop_signals
+
+    forward_stop_signals()
 
 
 

@@ -1,4 +1,6 @@
-# Record the plan (the DAG itself comes from the same pure function in common.smk).
+# Record the plan the DAG was built from (common.smk plans once, at parse time): plan.json always
+# describes the experiments this run trains and fits, even if config/ is edited while it runs. `run:`
+# writes the in-memory PLAN, so it is never re-composed from a config that changed since.
 
 
 rule plan:
@@ -8,8 +10,7 @@ rule plan:
         f"{LOGS}/plan.log",
     params:
         plan_hash=stable_hash(PLAN),
-        overrides=" ".join(f"'{o}'" for o in OVERRIDES),
-    conda:
-        "../envs/core.yaml"
-    shell:
-        "python scripts/plan.py --out {output.plan} {params.overrides} > {log} 2>&1"
+    run:
+        from flops_fit.stages import record_plan
+
+        record_plan(PLAN, output.plan, log[0])
