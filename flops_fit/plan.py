@@ -101,18 +101,24 @@ def plan(cfg: dict) -> dict:
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
 
 
+MIN_SIZES_PER_BUDGET = 3  # a parabola through the IsoFLOP curve needs three points
+
+
 def check_fittable(p: dict) -> None:
-    """Refuse a plan the fit cannot use: N*(C), D*(C), L*(C) need optima at two budgets or more."""
+    """Refuse a plan the fit cannot use: N*(C), D*(C), L*(C) need IsoFLOP minima (>= 3 sizes) at >= 2 budgets."""
     from .config import ConfigError
-    budgets = sorted({e["budget_flops"] for e in p["experiments"]})
     if not p["experiments"]:
         raise ConfigError("the plan has no feasible experiments (`ff-plan` lists the reasons); raise "
                           "budgets.values or lower planner.min_steps")
-    if len(budgets) < 2:
-        dropped = len({d["budget_flops"] for d in p["dropped"]} - set(budgets))
-        raise ConfigError(f"budgets.values: the plan has experiments at {len(budgets)} budget "
-                          f"({budgets[0]:.3g} FLOPs{f'; {dropped} more dropped, see ff-plan' if dropped else ''}); "
-                          "the scaling laws need optima at 2 budgets or more (3+ for intervals): add budgets")
+    per_budget = {}
+    for e in p["experiments"]:
+        per_budget[e["budget_flops"]] = per_budget.get(e["budget_flops"], 0) + 1
+    usable = [b for b, n in per_budget.items() if n >= MIN_SIZES_PER_BUDGET]
+    if len(usable) < 2:
+        counts = ", ".join(f"{b:.3g}: {n}" for b, n in sorted(per_budget.items()))
+        raise ConfigError(f"budgets.values: only {len(usable)} budget(s) have >= {MIN_SIZES_PER_BUDGET} model sizes "
+                          f"(sizes per budget {counts}; `ff-plan` lists dropped points); the scaling laws need "
+                          "IsoFLOP minima at 2 budgets or more: add budgets, or raise planner.sizes")
 
 
 def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit) -> dict:

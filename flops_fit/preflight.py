@@ -51,6 +51,19 @@ def workflow_plan(overrides):
     return cfg, p
 
 
+def stash_plan(p: dict, root=".snakemake/flops-fit") -> str:
+    """Write the DAG's plan to ``root/plan-<hash>.json`` (once; atomic) and return the path."""
+    from .config import stable_hash
+    from .io import atomic_write_json
+    path = Path(root) / f"plan-{stable_hash(p)}.json"
+    if not path.is_file():
+        try:
+            atomic_write_json(path, p)
+        except OSError as e:
+            fail(f"{path}: {e.strerror or e}; the workflow folder must be writable (Snakemake keeps .snakemake/ there)")
+    return str(path)
+
+
 def check_results(specs: dict, sweep, *, dry_run: bool) -> list:
     """Set aside unusable metrics.json files of planned experiments (not in a dry run); return the notes."""
     from .runner import check_result, set_aside_unusable

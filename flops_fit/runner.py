@@ -143,4 +143,10 @@ def _now() -> str:
 def load_spec(arg: str) -> dict:
     """A spec given as a JSON string or as a path to a JSON file."""
     arg = arg.strip()
-    return json.loads(arg) if arg.startswith("{") else read_json(arg)
+    if arg.startswith("{"):
+        try:
+            return json.loads(arg)
+        except ValueError as e:
+            raise BadFile(f"--spec: not valid JSON ({e}); pass a spec from the plan (plan.json) or its file") from None
+    from .io import read_json_or_explain
+    return read_json_or_explain(arg, "pass a spec from the plan (plan.json)")

@@ -23,11 +23,11 @@ ap.add_argument("--runtime", default="{}", help="bookkeeping options (logging, c
 ap.add_argument("--out", required=True)
 ap.add_argument("--threads", type=int, default=None)
 args = ap.parse_args()
-spec = load_spec(args.spec)
-spec["training"].update(json.loads(args.runtime))
 try:
+    spec = load_spec(args.spec)
+    spec["training"].update(json.loads(args.runtime))
     m = run_experiment(spec, args.out, threads=args.threads)
-except BadFile as e:
+except (BadFile, ValueError, KeyError) as e:
     print(f"flops-fit: error: {e}", file=sys.stderr)
     sys.exit(2)
 print(f"{m['id']}: {m['status']} final_loss={m['final_loss']} steps={m['steps']} {m['unit']}={m['data_units']} "

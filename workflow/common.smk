@@ -11,6 +11,7 @@ from flops_fit.stages import split_spec
 # Config errors, a one-budget plan, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
 CFG, PLAN = preflight.workflow_plan(OVERRIDES)
+PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
 
 SWEEP = str(sweep_dir(CFG))
 LOGS = f"logs/{CFG['sweep']}"
