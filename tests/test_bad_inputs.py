@@ -80,11 +80,11 @@ class TestConfigValues:
 
 class TestDisk:
     def _fail_writes(self, monkeypatch, err):
-        import flops_fit.io as io
+        import os
 
-        def boom(path, text):
-            raise OSError(err, __import__("os").strerror(err), str(path))
-        monkeypatch.setattr(io, "atomic_write_text", boom)
+        def boom(src, dst, *a, **k):  # every atomic write ends in os.replace: make it fail like the disk would
+            raise OSError(err, os.strerror(err), str(dst))
+        monkeypatch.setattr(os, "replace", boom)
 
     @pytest.mark.parametrize("err", [errno.EROFS, errno.ENOSPC])
     def test_plan_into_unwritable_results(self, capsys, tmp_path, monkeypatch, err):
