@@ -158,7 +158,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default="/tmp/flops-fit-torture")
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--small", action="store_true", help="a 2-budget mock sweep (6 runs), for the test suite")
     args = ap.parse_args(argv)
+    if args.small:
+        SWEEPS["mock"] = ["preset=quick", "sweep=torture-mock",
+                          "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.bootstrap=5"]
     real_points = args.points // 3 if args.real_points is None else args.real_points
     rng = random.Random(args.seed)
     kinds = ["real"] * real_points + ["mock"] * (args.points - real_points)
