@@ -30,8 +30,15 @@ _INSPECT = ("--report", "--unlock", "--lint", "--summary", "-S", "--detailed-sum
 
 
 def executes_jobs(argv) -> bool:
-    """False for Snakemake invocations that only look at the workflow (report, unlock, summaries...)."""
-    return not any(a.split("=")[0] in _INSPECT for a in argv[1:])
+    """False for Snakemake invocations that only look at the workflow: a dry run (-n, also in a cluster of
+    short flags such as -pn), a report, --unlock, summaries... (``workflow.dryrun`` is not yet set while
+    the Snakefile is parsed, so the command line decides)."""
+    for a in argv[1:]:
+        if a.split("=")[0] in _INSPECT or a in ("--dry-run", "--dryrun"):
+            return False
+        if a.startswith("-") and not a.startswith("--") and a[1:].isalpha() and "n" in a[1:]:
+            return False
+    return True
 
 
 def workflow_plan(overrides):

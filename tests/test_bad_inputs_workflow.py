@@ -101,3 +101,12 @@ def test_adding_a_budget_plans_without_a_writable_cache(done_sweep, tmp_path):
                   "overrides=budgets.values=[1e17,1e18,1e19] planner.sizes=3 analysis.bootstrap=5")
     assert r.returncode == 0, r.stdout[-3000:]
     assert re.search(r"train_run\s+3\b", r.stdout), r.stdout[-3000:]  # only the new budget's runs
+
+
+@pytest.mark.parametrize("argv,executes", [(["sm", "--cores", "2"], True), (["sm", "-n"], False),
+                                           (["sm", "-pn", "--cores", "2"], False), (["sm", "--dry-run"], False),
+                                           (["sm", "--report", "r.html"], False), (["sm", "--unlock"], False),
+                                           (["sm", "-j4", "-p"], True)])
+def test_only_runs_that_execute_jobs_move_damaged_files(argv, executes):
+    from flops_fit.preflight import executes_jobs
+    assert executes_jobs(argv) is executes
