@@ -18,15 +18,25 @@ def _parser(prog, description):
     return ap
 
 
-def _run(fn):
-    """Turn user-facing errors into one line on stderr and exit status 2."""
+def _run(fn, prefix="error: "):
+    """Turn user-facing errors into one line on stderr: exit status 2 (bad input), 1 (disk, permissions)."""
     from .plugins import PluginError
     from .results import ResultsError
+    from .runlock import RunLocked
     try:
         fn()
-    except (ConfigError, PluginError, ResultsError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, PluginError, ResultsError, ValueError, FileNotFoundError, RunLocked) as e:
+        print(f"{prefix}{e}", file=sys.stderr)
         sys.exit(2)
+    except OSError as e:  # a read-only or full results folder, a permission problem
+        print(f"{prefix}{e.filename or 'a file'}: {e.strerror or e}; check that the folder is writable and the disk "
+              "not full (config key results_dir)", file=sys.stderr)
+        sys.exit(1)
+
+
+def script(fn):
+    """The same one-line errors for the workflow's scripts/*.py, marked as flops-fit's below Snakemake's banner."""
+    _run(fn, prefix="flops-fit: error: ")
 
 
 def plan_main(argv=None):
@@ -35,10 +45,15 @@ def plan_main(argv=None):
     args = ap.parse_args(argv)
 
     def go():
-        from .plan import sweep_dir
-        from .stages import write_plan
+        from .plan import check_fittable, format_plan, plan, sweep_dir
+        from .stages import record_plan
         cfg = load_config(args.overrides)
-        write_plan(cfg, args.out or sweep_dir(cfg) / "plan.json")
+        p = plan(cfg)
+        print(format_plan(p))
+        check_fittable(p)
+        out = args.out or sweep_dir(cfg) / "plan.json"
+        record_plan(p, out)
+        print(f"wrote {out}")
     _run(go)
 
 
@@ -52,6 +67,7 @@ def train_main(argv=None):
 
     def go():
         from .plan import plan, sweep_dir
+        from .runlock import RunLocked
         from .runner import is_complete, run_experiment
         from .stages import ensure_data
         cfg = load_config(args.overrides)
@@ -63,14 +79,33 @@ def train_main(argv=None):
                 raise ValueError(f"unknown experiment id(s) {', '.join(unknown)}; `ff-plan` lists the planned IDs")
             exps = [e for e in exps if e["id"] in set(args.ids)]
         runs = sweep_dir(cfg) / "runs"
-        todo = [e for e in exps if args.force or not is_complete(runs / e["id"])]
+        todo = [e for e in exps if args.force or not is_complete(runs / e["id"], e)]
         print(f"{len(exps)} experiments, {len(exps) - len(todo)} already complete, {len(todo)} to run", file=sys.stderr)
+        deferred, failed = [], 0
         for i, spec in enumerate(todo, 1):
             ensure_data(spec)
-            m = run_experiment(spec, runs / spec["id"], threads=args.threads, force=args.force)
-            print(f"[{i}/{len(todo)}] {spec['id']}: {m['status']} loss={m['final_loss']:.4f} "
-                  f"({m['wall_s']:.1f}s)", file=sys.stderr)
+            try:  # one another live process trains (a snakemake job, another ff-train) is waited for at the end
+                m = run_experiment(spec, runs / spec["id"], threads=args.threads, force=args.force, wait=False)
+            except RunLocked as e:
+                print(f"[{i}/{len(todo)}] {e}; coming back to it after the others", file=sys.stderr)
+                deferred.append(spec)
+                continue
+            failed += m["status"] == "failed"
+            print(f"[{i}/{len(todo)}] {_summary(m)}", file=sys.stderr)
+        for spec in deferred:
+            m = run_experiment(spec, runs / spec["id"], threads=args.threads, force=False, wait=True)
+            failed += m["status"] == "failed"
+            print(f"[waited] {_summary(m)}", file=sys.stderr)
+        if failed:
+            print(f"{failed} experiment(s) failed (reason in their metrics.json, traceback in failure.txt); "
+                  "rerun ff-train to try them again", file=sys.stderr)
     _run(go)
+
+
+def _summary(m: dict) -> str:
+    loss = f"{m['final_loss']:.4f}" if isinstance(m.get("final_loss"), (int, float)) else "n/a"
+    reason = f" ({m['reason']})" if m.get("reason") else ""
+    return f"{m['id']}: {m['status']} loss={loss} ({m['wall_s']:.1f}s){reason}"
 
 
 def analyze_main(argv=None):
@@ -82,6 +117,7 @@ def analyze_main(argv=None):
     def go():
         from .plan import plan, sweep_dir
         from .results import write_runs_csv
+        from .runner import check_result
         from .stages import analyze
         cfg = load_config(args.overrides)
         external = cfg["analysis"].get("input")
@@ -92,13 +128,23 @@ def analyze_main(argv=None):
             return
         sdir = sweep_dir(cfg)
         exps = plan(cfg)["experiments"]
-        paths = [sdir / "runs" / e["id"] / "metrics.json" for e in exps]
-        missing = [p for p in paths if not p.is_file()]
+        paths, missing = [], 0
+        for e in exps:
+            m, problem = check_result(sdir / "runs" / e["id"], e)
+            if problem:
+                print(f"warning: {sdir / 'runs' / e['id'] / 'metrics.json'}: {problem}; left out (rerun the "
+                      "workflow or ff-train to train it again)", file=sys.stderr)
+            if m is None:
+                missing += 1
+            else:
+                paths.append(sdir / "runs" / e["id"] / "metrics.json")
         if missing:
-            print(f"warning: {len(missing)} of {len(paths)} planned experiments have no results yet; "
+            print(f"warning: {missing} of {len(exps)} planned experiments have no usable results yet; "
                   "fitting the rest", file=sys.stderr)
-        write_runs_csv([p for p in paths if p.is_file()], sdir / "runs.csv")
-        analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"])
+        write_runs_csv(paths, sdir / "runs.csv")
+        plan_file = sdir / "plan.json" if (sdir / "plan.json").is_file() else None
+        analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"],
+                plan=plan_file)
     _run(go)
 
 

@@ -5,6 +5,7 @@ Every problem is raised as ``ConfigError`` with one line naming the key and what
 """
 import hashlib
 import json
+import math
 import os
 import re
 from functools import lru_cache
@@ -58,6 +59,10 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
         out = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(_hydra_message(e, cdir)) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(_yaml_message(e)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config: cannot read a file of {cdir} ({e}); check its permissions and encoding") from None
     out = _coerce_numbers(out)
     out["_choices"] = choices
     if validate:
@@ -88,6 +93,31 @@ def _hydra_message(e, cdir) -> str:
     return f"config: {first}"
 
 
+def _yaml_message(e) -> str:
+    """One line for a malformed YAML file: which file, which line, what the parser expected."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
+    problem = " ".join(str(getattr(e, "problem", None) or e).split())
+    return f"config file {where}: malformed YAML ({problem}); fix the syntax there"
+
+
+def _first_non_finite(x, key=""):
+    """The dotted key of the first NaN or infinite number in a config, else None."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            found = _first_non_finite(v, f"{key}.{k}" if key else str(k))
+            if found:
+                return found
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            found = _first_non_finite(v, f"{key}[{i}]")
+            if found:
+                return found
+    elif isinstance(x, float) and not math.isfinite(x):
+        return key, x
+    return None
+
+
 def _coerce_numbers(x):
     """YAML 1.1 reads 1e12 (no dot) as a string; budgets and other numbers written that way become floats."""
     if isinstance(x, dict):
@@ -110,6 +140,9 @@ def validate_config(cfg: dict) -> None:
     import jsonschema
 
     body = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    bad = _first_non_finite(body)
+    if bad:
+        raise ConfigError(f"config key {bad[0]!r}: {bad[1]} is not a finite number; give a finite value")
     validator = jsonschema.Draft202012Validator(_schema())
     err = jsonschema.exceptions.best_match(validator.iter_errors(body))
     if err is not None:

@@ -52,7 +52,10 @@ class SizeTable:
 
     def save(self) -> None:
         if self.path and self._dirty:
-            atomic_write_json(self.path, {"params": self.params, "flops_per_unit": self.fpu})
+            try:
+                atomic_write_json(self.path, {"params": self.params, "flops_per_unit": self.fpu})
+            except OSError:
+                pass  # a read-only or full results folder: planning works without its cache (measured again)
             self._dirty = False
 
 

@@ -37,3 +37,29 @@ def _jsonable(x):
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+class BadFile(ValueError):
+    """A damaged, foreign or unusable file: the message is one line naming it and the fix."""
+
+
+def read_json_or_explain(path, fix: str):
+    """read_json, but a missing or unparsable file raises BadFile naming it and ``fix``."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise BadFile(f"{path}: missing; {fix}") from None
+    except UnicodeDecodeError:
+        raise BadFile(f"{path}: not a text file; {fix}") from None
+    except ValueError as e:
+        raise BadFile(f"{path}: not valid JSON ({e}); {fix}") from None
+    except OSError as e:
+        raise BadFile(f"{path}: cannot read ({e.strerror or e}); {fix}") from None
+
+
+def set_aside(path, suffix: str = ".bad") -> Path:
+    """Rename ``path`` to ``path + suffix`` (replacing an older one): kept for a look, out of the way."""
+    path = Path(path)
+    dest = path.with_name(path.name + suffix)
+    os.replace(path, dest)
+    return dest

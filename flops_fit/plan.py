@@ -146,6 +146,26 @@ def plan(cfg: dict) -> dict:
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
 
 
+MIN_SIZES_PER_BUDGET = 3  # a parabola through the IsoFLOP curve needs three points
+
+
+def check_fittable(p: dict) -> None:
+    """Refuse a plan the fit cannot use: N*(C), D*(C), L*(C) need IsoFLOP minima (>= 3 sizes) at >= 2 budgets."""
+    from .config import ConfigError
+    if not p["experiments"]:
+        raise ConfigError("the plan has no feasible experiments (`ff-plan` lists the reasons); raise "
+                          "budgets.values or lower planner.min_steps")
+    per_budget = {}
+    for e in p["experiments"]:
+        per_budget[e["budget_flops"]] = per_budget.get(e["budget_flops"], 0) + 1
+    usable = [b for b, n in per_budget.items() if n >= MIN_SIZES_PER_BUDGET]
+    if len(usable) < 2:
+        counts = ", ".join(f"{b:.3g}: {n}" for b, n in sorted(per_budget.items()))
+        raise ConfigError(f"budgets.values: only {len(usable)} budget(s) have >= {MIN_SIZES_PER_BUDGET} model sizes "
+                          f"(sizes per budget {counts}; `ff-plan` lists dropped points); the scaling laws need "
+                          "IsoFLOP minima at 2 budgets or more: add budgets, or raise planner.sizes")
+
+
 def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit, *,
           planned_by=None, replicate=0) -> dict:
     size = {cfg["model"]["size"]["knob"]: knob}

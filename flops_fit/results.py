@@ -3,9 +3,8 @@
 Everything downstream of training reads these files and nothing else.
 """
 import json
+import math
 from pathlib import Path
-
-import pandas as pd
 
 from .io import atomic_write_text
 
@@ -20,24 +19,46 @@ class ResultsError(ValueError):
     """A results file that is missing, unreadable or not in the metrics.json schema (one-line message)."""
 
 
+def metrics_problem(m) -> str | None:
+    """Why a parsed metrics.json is not a usable result (None: it is)."""
+    if not isinstance(m, dict):
+        return f"not a JSON object ({type(m).__name__})"
+    missing = [k for k in REQUIRED if k not in m]
+    if missing:
+        return f"missing field(s) {', '.join(missing)}"
+    if m["status"] not in STATUSES:
+        return f"status {m['status']!r} is not one of {', '.join(STATUSES)}"
+    for k in ("budget_flops", "params", "data_units"):
+        if not _finite_number(m[k]) or m[k] < 0 or (m[k] == 0 and (k != "data_units" or m["status"] != "failed")):
+            return f"field {k!r} is {m[k]!r}, not a positive number"
+    if m["status"] == "completed" and not _finite_number(m["final_loss"]):
+        return f"status completed but final_loss is {m['final_loss']!r}"
+    return None
+
+
+def _finite_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def read_metrics(path) -> dict:
     path = Path(path)
     try:
         m = json.loads(path.read_text())
     except FileNotFoundError:
         raise ResultsError(f"{path}: missing; rerun the workflow to produce it") from None
-    except ValueError as e:
-        raise ResultsError(f"{path}: not valid JSON ({e}); delete it and rerun that experiment") from None
-    missing = [k for k in REQUIRED if k not in m]
-    if missing:
-        raise ResultsError(f"{path}: missing field(s) {', '.join(missing)}; delete it and rerun that experiment")
-    if m["status"] not in STATUSES:
-        raise ResultsError(f"{path}: status {m['status']!r} is not one of {', '.join(STATUSES)}")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: not valid JSON ({e}); rerun the workflow (it sets the file aside as "
+                           "metrics.json.bad and retrains that experiment)") from None
+    problem = metrics_problem(m)
+    if problem:
+        raise ResultsError(f"{path}: {problem}; rerun the workflow (it sets the file aside as metrics.json.bad "
+                           "and retrains that experiment)")
     return m
 
 
-def collect(paths) -> pd.DataFrame:
-    """One row per metrics.json (columns COLUMNS, then the size knob columns)."""
+def collect(paths):
+    """One row per metrics.json (columns COLUMNS, then the size knob columns): a pandas DataFrame."""
+    import pandas as pd
     rows = []
     for p in paths:
         m = read_metrics(p)
@@ -52,7 +73,7 @@ def collect(paths) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["budget_flops", "params"], kind="stable").reset_index(drop=True)
 
 
-def write_runs_csv(paths, out) -> pd.DataFrame:
+def write_runs_csv(paths, out):
     df = collect(paths)
     atomic_write_text(out, df.to_csv(index=False))
     return df

@@ -1,50 +1,108 @@
 """Run one experiment (mock or real) and write its metrics.json atomically, only at the end.
 
 Called by the per-experiment Snakemake rule through scripts/train_run.py, and by ``ff-train``.
-A completed result is never redone; an interrupted real run resumes from its checkpoint (flops_fit.train).
+- A valid result whose id and config hash match the spec is never redone (``force`` aside), whatever
+  started the job: Snakemake forcing an "incomplete" job after its workflow was killed, a rerun trigger.
+- A result file that does not parse or validate counts as missing: it is set aside as
+  ``metrics.json.bad`` (a ``failed`` record as ``metrics.json.failed``) and the run is trained again.
+- One live trainer per run folder (flops_fit.runlock): a second process waits, or skips, saying why.
+- An exception inside training (a plugin raising, out of memory) is recorded as status ``failed`` with
+  the exception's last line as ``reason`` (traceback in ``failure.txt``), so the sweep goes on.
+  File problems the user must fix (damaged data, a foreign checkpoint) raise ``BadFile`` instead.
+An interrupted real run resumes from its checkpoint (flops_fit.train).
 """
 import json
+import sys
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .io import atomic_write_json, read_json
+from .io import BadFile, atomic_write_json, atomic_write_text, read_json, set_aside
+from .runlock import RunLock
 
 METRICS = "metrics.json"
+DONE = ("completed", "diverged")
 
 
-def is_complete(run_dir) -> bool:
+def check_result(run_dir, spec: dict | None = None):
+    """(metrics, None) for a valid result matching ``spec``; (None, None) if absent; (None, why) if unusable."""
+    from .results import metrics_problem
     path = Path(run_dir) / METRICS
-    if not path.is_file():
-        return False
     try:
-        return read_json(path).get("status") in ("completed", "diverged")
-    except (OSError, ValueError):
-        return False
+        m = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None, None
+    except (ValueError, UnicodeDecodeError) as e:
+        return None, f"not valid JSON ({e})"
+    except OSError as e:
+        return None, f"cannot read ({e.strerror or e})"
+    problem = metrics_problem(m)
+    if problem is None and spec is not None:
+        if m.get("id") != spec["id"]:
+            problem = f"holds experiment {m.get('id')!r}, not {spec['id']!r}"
+        elif m.get("config_hash") not in (None, spec.get("config_hash")):
+            problem = f"config hash {m.get('config_hash')} does not match the plan's {spec.get('config_hash')}"
+    return (None, problem) if problem else (m, None)
 
 
-def run_experiment(spec: dict, run_dir, *, threads=None, force=False) -> dict:
-    """Train (or simulate) ``spec`` into ``run_dir``; return the metrics written to run_dir/metrics.json."""
+def is_complete(run_dir, spec: dict | None = None) -> bool:
+    m, _ = check_result(run_dir, spec)
+    return m is not None and m["status"] in DONE
+
+
+def set_aside_unusable(run_dir, spec=None, *, say=None) -> str | None:
+    """Move an unusable metrics.json (or a ``failed`` record) out of the way; return what was done."""
+    m, problem = check_result(run_dir, spec)
+    path = Path(run_dir) / METRICS
+    if m is not None and m["status"] == "failed":
+        dest = set_aside(path, ".failed")
+        note = f"{path}: status failed ({m.get('reason')}); kept as {dest.name}, training it again"
+    elif problem:
+        dest = set_aside(path, ".bad")
+        note = f"{path}: {problem}; kept as {dest.name}, training it again"
+    else:
+        return None
+    (say or _say)(f"flops-fit: {note}")
+    return note
+
+
+def run_experiment(spec: dict, run_dir, *, threads=None, force=False, wait=True) -> dict:
+    """Train (or simulate) ``spec`` into ``run_dir``; return the metrics written to run_dir/metrics.json.
+
+    ``wait``: if another live process trains this folder, wait for it (True) or raise RunLocked (False)."""
     run_dir = Path(run_dir)
-    if not force and is_complete(run_dir):
-        return read_json(run_dir / METRICS)
+    with RunLock(run_dir, wait=wait):
+        if not force:
+            m, _ = check_result(run_dir, spec)
+            if m is not None and m["status"] in DONE:
+                return m
+            set_aside_unusable(run_dir, spec)
+        return _run(spec, run_dir, threads)
+
+
+def _run(spec, run_dir, threads) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = _now()
     t0 = time.time()
-    is_main = True
-    if spec["mode"] == "mock":
-        from .mock import simulate
-        out = simulate(spec)
-        torch_version = None
-    else:
-        import torch
-        from accelerate import PartialState
+    is_main, torch_version = True, None
+    try:
+        if spec["mode"] == "mock":
+            from .mock import simulate
+            out = simulate(spec)
+        else:
+            import torch
+            from accelerate import PartialState
 
-        from .train import train
-        out = train(spec, run_dir, threads=threads)
-        is_main = PartialState().is_main_process
-        torch_version = torch.__version__
+            from .train import train
+            torch_version = torch.__version__
+            is_main = PartialState().is_main_process
+            out = train(spec, run_dir, threads=threads)
+    except BadFile:
+        raise
+    except Exception as e:  # a plugin raising mid-training, out of memory...: recorded, the sweep goes on
+        out = _failure(spec, run_dir, e)
     metrics = {
         "id": spec["id"], "status": out["status"], "mode": spec["mode"], "budget_flops": spec["budget_flops"],
         "params": spec["params"], "data_units": out["data_units"], "unit": spec["unit"],
@@ -62,9 +120,23 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False) -> dict:
         "target_params": spec.get("target_params"),
     }
     if is_main:
-        atomic_write_json(run_dir / METRICS, metrics)
         atomic_write_json(run_dir / "spec.json", spec)
+        atomic_write_json(run_dir / METRICS, metrics)
     return metrics
+
+
+def _failure(spec, run_dir, e) -> dict:
+    lines = [line for line in str(e).strip().splitlines() if line.strip()]
+    reason = f"{type(e).__name__}: {lines[-1].strip() if lines else ''}".rstrip(": ")
+    atomic_write_text(run_dir / "failure.txt", "".join(traceback.format_exception(e)))
+    _say(f"flops-fit: {spec['id']} failed: {reason} (traceback in {run_dir / 'failure.txt'}); "
+         "recorded as failed, the sweep goes on")
+    return {"status": "failed", "final_loss": None, "steps": 0, "data_units": 0, "flops_executed": 0.0,
+            "global_batch": spec["training"]["batch_size"], "reason": reason}
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _now() -> str:
@@ -74,4 +146,10 @@ def _now() -> str:
 def load_spec(arg: str) -> dict:
     """A spec given as a JSON string or as a path to a JSON file."""
     arg = arg.strip()
-    return json.loads(arg) if arg.startswith("{") else read_json(arg)
+    if arg.startswith("{"):
+        try:
+            return json.loads(arg)
+        except ValueError as e:
+            raise BadFile(f"--spec: not valid JSON ({e}); pass a spec from the plan (plan.json) or its file") from None
+    from .io import read_json_or_explain
+    return read_json_or_explain(arg, "pass a spec from the plan (plan.json)")

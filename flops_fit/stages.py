@@ -3,7 +3,7 @@ import json
 import sys
 from pathlib import Path
 
-from .io import atomic_write_json, read_json
+from .io import BadFile, atomic_write_json, read_json, read_json_or_explain
 from .plan import _NON_RESULT_TRAINING_KEYS, format_plan, plan
 
 
@@ -14,6 +14,25 @@ def write_plan(cfg: dict, out, *, quiet=False) -> dict:
         print(format_plan(p))
         print(f"wrote {out}")
     return p
+
+
+def record_plan(p: dict, out, log=None) -> dict:
+    """Write the plan the workflow's DAG was built from (rule plan): never re-composed from config/."""
+    atomic_write_json(out, p)
+    summary = f"wrote {out}: {len(p['experiments'])} experiments, plan {plan_info(p)['hash']}"
+    if log:
+        Path(log).write_text(format_plan(p) + "\n" + summary + "\n")
+    return p
+
+
+def plan_info(p: dict, path=None) -> dict:
+    """What fits.json records about the plan its fit saw: the plan's hash and its experiment count."""
+    from .config import stable_hash
+    info = {"hash": stable_hash(p), "experiments": len(p.get("experiments", [])),
+            "budgets": len({e["budget_flops"] for e in p.get("experiments", [])})}
+    if path is not None:
+        info["file"] = str(path)
+    return info
 
 
 def split_spec(spec: dict):
@@ -29,7 +48,10 @@ def prepare_data(plugin_path: str, data_cfg: dict, out_dir) -> dict:
     out_dir = Path(out_dir)
     meta_path = out_dir / "meta.json"
     if meta_path.is_file():
-        return read_json(meta_path)
+        meta = read_json_or_explain(meta_path, f"delete {out_dir} and rerun (prepare_data rebuilds it)")
+        if not isinstance(meta, dict):
+            raise BadFile(f"{meta_path}: not a JSON object; delete {out_dir} and rerun (prepare_data rebuilds it)")
+        return meta
     data = load_data_plugin(plugin_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = data.prepare(dict(data_cfg), str(out_dir))
@@ -42,8 +64,10 @@ def ensure_data(spec: dict) -> None:
         prepare_data(spec["data"]["plugin"], spec["data"]["cfg"], spec["data"]["dir"])
 
 
-def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
-    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables."""
+def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, plan=None):
+    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables.
+
+    ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan")."""
     from .fit import analyze as fit_analyze
     from .fit import load_runs, write_outputs
     from .fit.approach3 import DELTA
@@ -52,7 +76,8 @@ def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
                          include_outliers=analysis.get("include_outliers", False),
                          bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
                          huber_delta=analysis.get("huber_delta", DELTA))
-    write_outputs(result, out_dir)
+    extra = {"plan": plan_info(read_json(plan), plan)} if plan else None
+    write_outputs(result, out_dir, extra=extra)
     from .adaptive.report import append_planning_note   # adaptive hook: how the budgets were planned
     append_planning_note(runs, out_dir)
     if not quiet:

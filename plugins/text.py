@@ -159,9 +159,18 @@ def prepare(cfg: dict, out_dir: str) -> dict:
 _MEMMAPS: dict = {}
 
 
-def _memmap(data_dir, split):
+def _memmap(data_dir, split, expected=None):
+    """The split's tokens; a missing, empty or truncated file (size != meta's token count) is named."""
     path = str(Path(data_dir) / f"{'val' if split == 'val' else 'train'}.bin")
     if path not in _MEMMAPS:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"token file {p} is missing")
+        size = p.stat().st_size
+        if size == 0 or size % 2 or (expected is not None and size != 2 * int(expected)):
+            have = "empty" if size == 0 else f"{size} bytes"
+            want = f", meta.json says {int(expected)} tokens ({2 * int(expected)} bytes)" if expected is not None else ""
+            raise ValueError(f"token file {p} is truncated or damaged ({have}{want})")
         _MEMMAPS[path] = np.memmap(path, dtype=np.uint16, mode="r")
     return _MEMMAPS[path]
 
@@ -177,8 +186,11 @@ def get_batch(data: np.ndarray, seq_len: int, batch_size: int, seed: int, i: int
 def loader(split: str, *, cfg: dict, meta: dict, data_dir: str, batch_size: int, seed: int, start: int = 0):
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', not {split!r}")
-    data, seq_len = _memmap(data_dir, split), int(cfg["seq_len"])
-    i = int(start)
+    data = _memmap(data_dir, split, (meta or {}).get(f"{split}_tokens"))  # checked now, not at the first batch
+    return _batches(data, int(cfg["seq_len"]), batch_size, seed, int(start))
+
+
+def _batches(data, seq_len, batch_size, seed, i):
     while True:
         yield get_batch(data, seq_len, batch_size, seed, i)
         i += 1

@@ -2,11 +2,18 @@
 import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 
+from flops_fit.cli import script
 from flops_fit.results import write_runs_csv
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", required=True)
 ap.add_argument("metrics", nargs="+")
 args = ap.parse_args()
-df = write_runs_csv(args.metrics, args.out)
-print(f"collected {len(df)} runs ({(df.status == 'completed').sum()} completed) into {args.out}")
+
+
+def go():
+    df = write_runs_csv(args.metrics, args.out)
+    print(f"collected {len(df)} runs ({(df.status == 'completed').sum()} completed) into {args.out}")
+
+
+script(go)

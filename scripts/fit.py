@@ -1,8 +1,10 @@
-"""Fit the scaling laws (rule fit): python scripts/fit.py --runs runs.csv --out-dir DIR --analysis JSON --unit U"""
+"""Fit the scaling laws (rule fit): python scripts/fit.py --runs runs.csv --out-dir DIR --analysis JSON --unit U
+[--plan plan.json]: fits.json then records which plan (hash, number of experiments) the fit saw."""
 import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse
 import json
 
+from flops_fit.cli import script
 from flops_fit.stages import analyze
 
 ap = argparse.ArgumentParser()
@@ -10,5 +12,6 @@ ap.add_argument("--runs", required=True)
 ap.add_argument("--out-dir", required=True)
 ap.add_argument("--analysis", required=True, help="the analysis config as JSON")
 ap.add_argument("--unit", default="tokens")
+ap.add_argument("--plan", help="the plan.json the runs came from (recorded in fits.json)")
 args = ap.parse_args()
-analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit)
+script(lambda: analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit, plan=args.plan))

@@ -5,6 +5,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from flops_fit.cli import script
 from flops_fit.stages import visualize
 
 ap = argparse.ArgumentParser()
@@ -13,10 +14,16 @@ ap.add_argument("--out", required=True)
 ap.add_argument("--summary", action="store_true", help="write <out>/fit_summary.html for the report")
 ap.add_argument("--table", help="copy this Chinchilla table CSV into <out> for the report")
 args = ap.parse_args()
-for f in visualize(args.dir, args.out):
-    print(f"wrote {f}")
-if args.summary:
-    from flops_fit.plot.summary import write_summary
-    print(f"wrote {write_summary(args.dir, Path(args.out) / 'fit_summary.html')}")
-if args.table:
-    shutil.copy(args.table, Path(args.out) / "chinchilla_table.csv")
+
+
+def go():
+    for f in visualize(args.dir, args.out):
+        print(f"wrote {f}")
+    if args.summary:
+        from flops_fit.plot.summary import write_summary
+        print(f"wrote {write_summary(args.dir, Path(args.out) / 'fit_summary.html')}")
+    if args.table:
+        shutil.copy(args.table, Path(args.out) / "chinchilla_table.csv")
+
+
+script(go)

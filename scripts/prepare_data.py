@@ -3,6 +3,7 @@ import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins im
 import argparse
 import json
 
+from flops_fit.cli import script
 from flops_fit.stages import prepare_data
 
 ap = argparse.ArgumentParser()
@@ -10,5 +11,4 @@ ap.add_argument("--plugin", required=True)
 ap.add_argument("--cfg", required=True, help="the dataset config as JSON")
 ap.add_argument("--out", required=True)
 args = ap.parse_args()
-meta = prepare_data(args.plugin, json.loads(args.cfg), args.out)
-print(json.dumps(meta, indent=1)[:2000])
+script(lambda: print(json.dumps(prepare_data(args.plugin, json.loads(args.cfg), args.out), indent=1)[:2000]))

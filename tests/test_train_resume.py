@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flops_fit.io import BadFile
 from flops_fit.train import train
 from test_train_loop import make_spec, pysource  # noqa: F401  (shared spec builder and corpus fixture)
 
@@ -82,5 +83,5 @@ class TestResume:
         spec["steps"] = 12
         train({**spec, "training": {**spec["training"], "ckpt_every_steps": 5}}, tmp_path, threads=1)
         assert json.loads((tmp_path / "ckpt" / "ckpt.json").read_text())["step"] == 12  # the final model is kept
-        with pytest.raises(RuntimeError, match="different experiment"):
+        with pytest.raises(BadFile, match="different experiment"):
             train({**spec, "seed": 1}, tmp_path, threads=1)

@@ -17,6 +17,7 @@ rule collect:
 rule fit_scaling_laws:
     input:
         runs=rules.collect.output.runs,
+        plan=rules.plan.output.plan,  # fits.json records which plan (hash, experiments) the fit saw
     output:
         fits=f"{SWEEP}/fits.json",
         table_md=f"{SWEEP}/chinchilla_table.md",
@@ -33,7 +34,7 @@ rule fit_scaling_laws:
         "../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
-        "--unit {params.unit} > {log} 2>&1"
+        "--unit {params.unit} --plan {input.plan} > {log} 2>&1"
 
 
 # After everything else (it times the whole sweep): each run's forecast seconds (forecast.json, when the

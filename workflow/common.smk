@@ -3,20 +3,15 @@ import json
 import os
 import sys
 
-from flops_fit.config import ConfigError, load_config, snakemake_overrides, stable_hash
-from flops_fit.plan import plan, sweep_dir
-from flops_fit.plugins import PluginError
+from flops_fit import preflight
+from flops_fit.config import snakemake_overrides, stable_hash
+from flops_fit.plan import sweep_dir
 from flops_fit.stages import split_spec
 
+# Config errors, a one-budget plan, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
-try:
-    CFG = load_config(OVERRIDES)
-    PLAN = plan(CFG)
-except (ConfigError, PluginError) as e:
-    sys.exit(f"error: {e}")
-if not PLAN["experiments"]:
-    sys.exit("error: the plan has no feasible experiments (see `ff-plan` for the reasons); "
-             "raise budgets.values or lower planner.min_steps")
+CFG, PLAN = preflight.workflow_plan(OVERRIDES)
+PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
 
 SWEEP = str(sweep_dir(CFG))
 LOGS = f"logs/{CFG['sweep']}"
@@ -30,6 +25,32 @@ LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_proce
 # The report's front page, written per sweep by rule report_front (workflow/analyze.smk); a placeholder until then.
 FRONT_PAGE = f"{SWEEP}/report/front.rst"
 REPORT_FRONT = os.path.abspath(FRONT_PAGE) if os.path.isfile(FRONT_PAGE) else "workflow/report/workflow.rst"
+
+# In the main process of a run that executes jobs (not Slurm jobs, which parse this file again, nor
+# --report, --unlock, ...): a stale Snakemake lock left by a killed run gets one line saying what to
+# run; a result file that does not parse or validate counts as missing (set aside as .bad; a dry run
+# only says what the real run will do).
+if not (workflow.remote_exec or workflow.subprocess_exec):
+    _dry = workflow.dryrun or not preflight.executes_jobs(sys.argv)
+    if not _dry and "--nolock" not in sys.argv:
+        _stale = preflight.stale_lock([SWEEP, DATA_DIR, LOGS])
+        if _stale:
+            preflight.fail(_stale)
+    preflight.check_results(SPECS, SWEEP, dry_run=_dry)
+    preflight.check_tables(SWEEP, dry_run=_dry)
+    if CFG["mode"] == "real":
+        preflight.check_data(DATA_DIR)
+
+
+# Snakemake keeps one onstart handler per workflow: everything that runs at start goes here.
+onstart:
+    # SIGTERM/SIGINT of the workflow reach the running jobs: they checkpoint and stop (flops_fit.signals)
+    from flops_fit.signals import forward_stop_signals
+    from flops_fit.forecast.actual import mark_workflow_start
+
+    forward_stop_signals()
+    # the sweep's start, for forecast_vs_actual (PARSED_AT: workflow/timing.smk)
+    mark_workflow_start(SWEEP, parsed_at=PARSED_AT)
 
 
 

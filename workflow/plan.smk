@@ -1,4 +1,7 @@
-# Record the plan (the DAG itself comes from the same pure function in common.smk).
+# Record the plan the DAG was built from: common.smk plans once, at parse time, and stashes that plan
+# under .snakemake/flops-fit/; this job copies it (checking its hash), so plan.json always describes the
+# experiments this run trains and fits, even if config/ is edited while it runs. (A `run:` block would
+# not do: Snakemake 9 runs it in a subprocess that parses the Snakefile, and so the config, again.)
 
 
 rule plan:
@@ -8,8 +11,8 @@ rule plan:
         f"{LOGS}/plan.log",
     params:
         plan_hash=stable_hash(PLAN),
-        overrides=" ".join(f"'{o}'" for o in OVERRIDES),
+        stash=PLAN_STASH,
     conda:
         "../envs/core.yaml"
     shell:
-        "python scripts/plan.py --out {output.plan} {params.overrides} > {log} 2>&1"
+        "python scripts/plan.py --from {params.stash} --hash {params.plan_hash} --out {output.plan} > {log} 2>&1"

@@ -1,5 +1,5 @@
 # Timing the sweep (docs/report.md): the workflow's start for forecast_vs_actual, and the ETA line.
-# - onstart (main process, real runs only, after the DAG is built): append this Snakemake process's start
+# - at start (common.smk's onstart; main process, real runs only, after the DAG is built): append this Snakemake process's start
 #   time to results/<sweep>/workflow_starts.jsonl, so the sweep's wall time includes parsing and the DAG build.
 # - the ETA: a filter on Snakemake's logger appends the time left (forecast.json corrected by the finished
 #   runs, list-scheduled on the slots) to each "Finished jobid: ... (Rule: train_run)" line it prints.
@@ -11,10 +11,7 @@ from flops_fit.forecast.timing_log import add_eta_to_log
 PARSED_AT = time.time()
 
 
-onstart:
-    from flops_fit.forecast.actual import mark_workflow_start
-
-    mark_workflow_start(SWEEP, parsed_at=PARSED_AT)
+# (the onstart that records the start is the workflow's one onstart handler, in common.smk)
 
 
 def eta_slots():

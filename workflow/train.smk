@@ -1,6 +1,9 @@
 # One job per experiment. Its inputs are per-experiment only (its spec as params, the prepared data),
 # so adding a budget never reruns an existing experiment. ckpt/ beside metrics.json is not an output:
-# it survives a failed job and the rerun resumes from it.
+# it survives a failed job and the rerun resumes from it. update(): Snakemake never deletes an existing
+# metrics.json before the job (e.g. one finished by a job orphaned by a killed workflow, which the next
+# run forces as "incomplete"): the runner keeps a valid result instead of retraining it. `exec`: the
+# shell's PID is the launcher's, so stop signals reach training (docs/training.md, "Signals").
 
 
 wildcard_constraints:
@@ -17,7 +20,7 @@ rule train_run:
     input:
         data_input,
     output:
-        metrics=f"{SWEEP}/runs/{{exp}}/metrics.json",
+        metrics=update(f"{SWEEP}/runs/{{exp}}/metrics.json"),
     log:
         f"{LOGS}/train/{{exp}}.log",
     params:
@@ -34,5 +37,5 @@ rule train_run:
     conda:
         "../envs/train.yaml"
     shell:
-        "{params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
+        "exec {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
         "--out {params.out} --threads {threads} > {log} 2>&1"

@@ -170,12 +170,13 @@ def table_markdown(an: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(an: Analysis, out_dir) -> dict:
-    """Write fits.json and chinchilla_table.{md,csv,json} under out_dir; returns their paths."""
+def write_outputs(an: Analysis, out_dir, extra: dict | None = None) -> dict:
+    """Write fits.json and chinchilla_table.{md,csv,json} under out_dir; returns their paths.
+    ``extra``: optional top-level fields added to fits.json (e.g. "plan", the plan the fit saw)."""
     out = Path(out_dir)
     paths = {"fits": out / "fits.json", "table_md": out / "chinchilla_table.md",
              "table_csv": out / "chinchilla_table.csv", "table_json": out / "chinchilla_table.json"}
-    atomic_write_json(paths["fits"], fits_dict(an))
+    atomic_write_json(paths["fits"], {**fits_dict(an), **(extra or {})})
     atomic_write_text(paths["table_md"], table_markdown(an))
     atomic_write_text(paths["table_csv"], table_frame(an).to_csv(index=False))
     atomic_write_json(paths["table_json"], _clean({"schema": SCHEMA + "/table", "unit": an.unit,

@@ -14,7 +14,7 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
 from tqdm import tqdm
 
-from flops_fit.io import read_json
+from flops_fit.io import BadFile, read_json_or_explain
 
 from . import precision as prec
 from ..plugins import load_data_plugin, load_object
@@ -87,9 +87,17 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     raw_model = accelerator.unwrap_model(model)
 
     dcfg, data_dir = spec["data"]["cfg"], spec["data"]["dir"]
-    meta = read_json(Path(data_dir) / "meta.json")
-    val_it = data.loader("val", cfg=dcfg, meta=meta, data_dir=data_dir, batch_size=B, seed=int(tr["val_seed"]))
-    val_batches = [next(val_it) for _ in range(int(tr["eval_batches"]))]
+    redo = f"delete {data_dir} and rerun (prepare_data rebuilds it)"
+    meta = read_json_or_explain(Path(data_dir) / "meta.json", redo)
+    if not isinstance(meta, dict):
+        raise BadFile(f"{Path(data_dir) / 'meta.json'}: not a JSON object; {redo}")
+    try:  # the prepared files are read here first: a damaged one is named, not a traceback
+        val_it = data.loader("val", cfg=dcfg, meta=meta, data_dir=data_dir, batch_size=B, seed=int(tr["val_seed"]))
+        val_batches = [next(val_it) for _ in range(int(tr["eval_batches"]))]
+        data.loader("train", cfg=dcfg, meta=meta, data_dir=data_dir, batch_size=B, seed=int(spec["seed"]))
+    except (OSError, ValueError) as e:
+        raise BadFile(f"data plugin {spec['data']['plugin']!r} cannot read the prepared data: "
+                      f"{_last_line(e)}; {redo}") from None
 
     # per-process rows of the global batch; micro-batches inside (gradient accumulation)
     world, rank = accelerator.num_processes, accelerator.process_index
@@ -231,6 +239,11 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)
     return metrics
+
+
+def _last_line(e: BaseException) -> str:
+    lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+    return lines[-1] if lines else type(e).__name__
 
 
 def _step_of(line: str) -> float:
