@@ -3,6 +3,7 @@ import json
 import os
 import sys
 
+from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import ConfigError, load_config, snakemake_overrides, stable_hash
 from flops_fit.plan import plan, sweep_dir
 from flops_fit.plugins import PluginError
@@ -19,7 +20,7 @@ if not PLAN["experiments"]:
              "raise budgets.values or lower planner.min_steps")
 
 SWEEP = str(sweep_dir(CFG))
-LOGS = f"logs/{CFG['sweep']}"
+LOGS = f"{SWEEP}/logs"  # beside the results: two sweeps of the same name in other results_dirs never share logs
 SPECS = {e["id"]: e for e in PLAN["experiments"]}
 DATA_DIR = PLAN["experiments"][0]["data"]["dir"]
 UNIT = PLAN["experiments"][0]["unit"]
@@ -27,6 +28,11 @@ UNIT = PLAN["experiments"][0]["unit"]
 RUNTIME = json.dumps(split_spec(PLAN["experiments"][0])[1])
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+# Cluster side (flops_fit.cluster, docs/cluster.md): per-job resources from the config; light rules and
+# mock runs execute in the workflow process under any executor (cluster.mock_local=false sends mock runs out).
+TRAIN_RES = train_resources(CFG)
+SLURM_EXTRA = slurm_extra(CFG)
+workflow.localrules(*local_rules(CFG))
 
 
 

@@ -19,13 +19,16 @@ rule train_run:
         runtime=RUNTIME,
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
-    threads: 1
+        proc_threads=lambda wc, threads: process_threads(threads, NPROC),
+    threads: TRAIN_RES["threads"]  # num_processes x cluster.threads_per_process (flops_fit.cluster)
     resources:
-        mem_mb=4000,
+        mem_mb=TRAIN_RES["mem_mb"],
         runtime=120,
-        gpu=0,
+        gpu=TRAIN_RES["gpu"],
+        slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
     conda:
         "../envs/train.yaml"
     shell:
-        "{params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
-        "--out {params.out} --threads {threads} > {log} 2>&1"
+        # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process
+        "exec {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
+        "--out {params.out} --threads {params.proc_threads} > {log} 2>&1"
