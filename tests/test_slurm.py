@@ -17,9 +17,9 @@ from slurm_local import SlurmSetupError, ensure_slurm
 
 pytestmark = pytest.mark.slow
 
-# 1 budget x 3 sizes of a 1-layer GPT: 800-4,400 steps of a few ms, a checkpoint every 100 steps
-TINY = ("overrides=budgets.values=[1e10] planner.sizes=3 planner.spread=2 planner.min_steps=50 "
-        "model.kwargs.n_layer=1 dataset.seq_len=32 training.batch_size=8 training.ckpt_every_steps=100")
+# 1 budget x 3 sizes of a 1-layer GPT: 470-1,770 steps of a few ms, a checkpoint every 50 steps
+TINY = ["budgets.values=[4e9]", "planner.sizes=3", "planner.spread=2", "planner.min_steps=50",
+        "model.kwargs.n_layer=1", "dataset.seq_len=32", "training.batch_size=8", "training.ckpt_every_steps=50"]
 MOCK = ("preset=quick", "mode=mock", "overrides=budgets.values=[1e17,1e18] planner.sizes=3")
 
 
@@ -72,25 +72,27 @@ def _slurm_job_of(exp: str):
 
 
 def test_preempted_training_job_resumes_bit_equal(cluster_wf, tmp_path):
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan
     results = tmp_path / "res"
-    config = (TINY, f"results_dir={results}")
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm-cpu", "--retries", "0",
-                             "--config", *config], cwd=cluster_wf, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    config = ("overrides=" + " ".join(TINY), f"results_dir={results}")
+    experiments = plan(load_config([*TINY, f"results_dir={results}"]))["experiments"]
+    target = max(experiments, key=lambda e: e["steps"])
     sweep = results / "gpt-pysource"
-    deadline, target, jobid = time.time() + 300, None, None
+    metrics = [str(sweep / "runs" / e["id"] / "metrics.json") for e in experiments]  # one budget: no fit
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm-cpu", "--retries", "0",
+                             *metrics, "--config", *config], cwd=cluster_wf, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline, jobid = time.time() + 300, None
     while time.time() < deadline and proc.poll() is None:
-        if target is None and (sweep / "plan.json").is_file():
-            plan = json.loads((sweep / "plan.json").read_text())
-            target = max(plan["experiments"], key=lambda e: e["steps"])
-        if target is not None and (sweep / "runs" / target["id"] / "ckpt" / "ckpt.json").is_file():
+        if (sweep / "runs" / target["id"] / "ckpt" / "ckpt.json").is_file():
             jobid = _slurm_job_of(target["id"])
             if jobid:
                 subprocess.run(["scancel", "--signal=TERM", jobid], check=True)  # what a preemption sends first
                 break
         time.sleep(0.2)
     out = proc.communicate(timeout=300)[0]
-    assert jobid, f"never saw a checkpoint of {target and target['id']} in a running Slurm job:\n{out[-3000:]}"
+    assert jobid, f"never saw a checkpoint of {target['id']} in a running Slurm job:\n{out[-3000:]}"
     run = sweep / "runs" / target["id"]
     log = (sweep / "logs" / "train" / f"{target['id']}.log").read_text()
     assert proc.returncode != 0 and not (run / "metrics.json").exists(), out[-3000:]
@@ -98,7 +100,7 @@ def test_preempted_training_job_resumes_bit_equal(cluster_wf, tmp_path):
     step = json.loads((run / "ckpt" / "ckpt.json").read_text())["step"]
     assert 0 < step < target["steps"]
 
-    r = through_slurm(cluster_wf, *config)  # the rerun
+    r = through_slurm(cluster_wf, *config, extra=(metrics[experiments.index(target)],))  # the rerun
     assert r.returncode == 0, r.stdout[-4000:]
     log = (sweep / "logs" / "train" / f"{target['id']}.log").read_text()
     assert f"resuming from the checkpoint at step {step}" in log, log[-2000:]
