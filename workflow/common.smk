@@ -4,6 +4,7 @@ import os
 import sys
 
 from flops_fit import preflight
+from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import snakemake_overrides, stable_hash
 from flops_fit.plan import sweep_dir
 from flops_fit.stages import split_spec
@@ -14,7 +15,7 @@ CFG, PLAN = preflight.workflow_plan(OVERRIDES)
 PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
 
 SWEEP = str(sweep_dir(CFG))
-LOGS = f"logs/{CFG['sweep']}"
+LOGS = f"{SWEEP}/logs"  # beside the results: two sweeps of the same name in other results_dirs never share logs
 SPECS = {e["id"]: e for e in PLAN["experiments"]}
 DATA_DIR = PLAN["experiments"][0]["data"]["dir"]
 UNIT = PLAN["experiments"][0]["unit"]
@@ -22,6 +23,11 @@ UNIT = PLAN["experiments"][0]["unit"]
 RUNTIME = json.dumps(split_spec(PLAN["experiments"][0])[1])
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+# Cluster side (flops_fit.cluster, docs/cluster.md): per-job resources from the config; light rules and
+# mock runs execute in the workflow process under any executor (cluster.mock_local=false sends mock runs out).
+TRAIN_RES = train_resources(CFG)
+SLURM_EXTRA = slurm_extra(CFG)
+workflow.localrules(*local_rules(CFG))
 # The report's front page, written per sweep by rule report_front (workflow/analyze.smk); a placeholder until then.
 FRONT_PAGE = f"{SWEEP}/report/front.rst"
 REPORT_FRONT = os.path.abspath(FRONT_PAGE) if os.path.isfile(FRONT_PAGE) else "workflow/report/workflow.rst"

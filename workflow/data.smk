@@ -5,7 +5,7 @@ rule prepare_data:
     output:
         meta=f"{DATA_DIR}/meta.json",
     log:
-        f"logs/data/{CFG['dataset']['name']}.log",
+        f"{CFG['results_dir']}/logs/data/{os.path.basename(DATA_DIR)}.log",
     params:
         plugin=CFG["dataset"]["plugin"],
         cfg=json.dumps(CFG["dataset"], sort_keys=True),

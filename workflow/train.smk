@@ -28,14 +28,17 @@ rule train_run:
         runtime=RUNTIME,
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
-    threads: 1
-    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]
+        proc_threads=lambda wc, threads: process_threads(threads, NPROC),
+    threads: TRAIN_RES["threads"]  # num_processes x cluster.threads_per_process (flops_fit.cluster)
+    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]  # longest first
     resources:
-        mem_mb=4000,
-        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],
-        gpu=0,
+        mem_mb=TRAIN_RES["mem_mb"],
+        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],  # forecast x safety, else default
+        gpu=TRAIN_RES["gpu"],
+        slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
     conda:
         "../envs/train.yaml"
     shell:
+        # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process
         "exec {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
-        "--out {params.out} --threads {threads} > {log} 2>&1"
+        "--out {params.out} --threads {params.proc_threads} > {log} 2>&1"

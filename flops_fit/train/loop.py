@@ -115,6 +115,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     info = ckpt.load() or {}
     step, units_done = int(info.get("step", 0)), int(info.get("units", 0))
     prev_wall, init_loss = float(info.get("wall_s", 0.0)), info.get("init_loss")
+    if step:
+        accelerator.print(f"[{spec.get('id')}] resuming from the checkpoint at step {step}", file=sys.stderr)
     curve_path = run_dir / "curve.jsonl"
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,68 @@
+"""The SIGTERM path of a training job without Slurm: the rule's shell execs the launcher, and a SIGTERM
+to that one process (what Slurm, scancel or Snakemake deliver to a job) makes `accelerate launch`'s two
+training processes save a checkpoint and exit; the two processes get one thread each under --cores 2."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TINY = ["budgets.values=[4e9]", "planner.sizes=3", "planner.spread=2", "planner.min_steps=50",
+        "model.kwargs.n_layer=1", "dataset.seq_len=32", "training.batch_size=8", "training.ckpt_every_steps=50"]
+
+
+def _procs():
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                yield int(d.name), (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                pass
+
+
+def _ppid(pid):
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    return next((int(l.split()[1]) for l in lines if l.startswith("PPid:")), None)
+
+
+def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, tmp_path):
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan
+    cfg = load_config([*TINY, "training.num_processes=2", f"results_dir={tmp_path}"])
+    target = max(plan(cfg)["experiments"], key=lambda e: e["steps"])
+    run = tmp_path / "gpt-pysource" / "runs" / target["id"]
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", str(run / "metrics.json"), "--config",
+                             "overrides=" + " ".join(TINY) + " training.num_processes=2", f"results_dir={tmp_path}"],
+                            cwd=workflow_copy, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    launcher, deadline = None, time.time() + 240
+    while time.time() < deadline and proc.poll() is None and launcher is None:
+        if (run / "ckpt" / "ckpt.json").is_file():
+            for pid, argv in _procs():
+                if b"launch" in argv and any(a.endswith(b"accelerate") for a in argv) and \
+                        any(target["id"].encode() in a for a in argv):
+                    launcher = pid
+        time.sleep(0.1)
+    assert launcher, proc.communicate(timeout=120)[0][-3000:]
+    ps = dict(_procs())
+    assert b"bash" not in ps.get(_ppid(launcher), [b""])[0]  # exec: no shell between Snakemake and the launcher
+    workers = [pid for pid, argv in ps.items() if _ppid(pid) == launcher and any(b"train_run.py" in a for a in argv)]
+    assert len(workers) == 2
+    for pid in workers:  # threads = processes x 1 = --cores 2: one torch thread each
+        assert ps[pid][ps[pid].index(b"--threads") + 1] == b"1"
+    os.kill(launcher, signal.SIGTERM)
+    out = proc.communicate(timeout=180)[0]
+    assert proc.returncode != 0 and not (run / "metrics.json").exists(), out[-2000:]
+    log = (tmp_path / "gpt-pysource" / "logs" / "train" / f"{target['id']}.log").read_text()
+    assert "signal 15: checkpoint saved at step" in log, log[-3000:]
+    step = json.loads((run / "ckpt" / "ckpt.json").read_text())["step"]
+    assert 0 < step < target["steps"]
