@@ -1,5 +1,5 @@
 """Bootstrap over runs: resample the fitted runs with replacement within each budget (the IsoFLOP
-design is kept), refit both approaches, and read percentile intervals off the replicates.
+design is kept; runs in no budget are one more stratum, for Approach 3), refit both approaches, and read percentile intervals off the replicates.
 
 Approach 2 replicates redo the parabolas and the power laws (closed-form / scipy, the same
 objectives as the lmfit fits). Approach 3 replicates run the same variable-projection fit on a
@@ -46,16 +46,16 @@ class BootstrapResult:
 
 
 def _vertex(x, y):
-    """(x*, loss*) of a parabola fit, NaN unless its status would be ok."""
+    """(x*, loss*) of a parabola fit, NaN without 3 distinct x or positive curvature. A vertex outside the
+    replicate's own x range is kept: a resample that lacks the edge sizes says nothing about the full grid's edge
+    (analyze tests the replicate vertices against the full grid, edge.py)."""
     if len(np.unique(x)) < MIN_POINTS:
         return np.nan, np.nan
     c0, c1, c2 = parabola_coefs(x, y)
     if not c2 > 0:
         return np.nan, np.nan
-    xs = -c1 / (2 * c2)
-    if not x.min() <= xs <= x.max():
-        return np.nan, np.nan
-    return xs, c0 - c1 * c1 / (4 * c2)
+    xs, ls = -c1 / (2 * c2), c0 - c1 * c1 / (4 * c2)
+    return (xs, ls) if ls > 0 else (np.nan, np.nan)   # a far extrapolated vertex can dip below zero loss
 
 
 def _approach2_replicate(budget_ids, budgets, logN, logD, L, Cs):
@@ -79,8 +79,11 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
     """runs: the fitted runs (normalized table); full3: the full-data Approach 3 fit; Cs: budgets
     at which N*, D*, L* are predicted (the table's)."""
     Cs = np.asarray(Cs, float)
-    budgets = np.array(sorted(runs["budget"].unique()), float)
-    groups = [np.flatnonzero(runs["budget"].to_numpy() == b) for b in budgets]
+    bud = runs["budget"].to_numpy(float)
+    budgets = np.array(sorted(set(bud[np.isfinite(bud)].tolist())), float)
+    groups = [np.flatnonzero(bud == b) for b in budgets]
+    loose = np.flatnonzero(~np.isfinite(bud))   # runs in no IsoFLOP group: one more stratum, Approach 3 only
+    strata = groups + ([loose] if len(loose) else [])
     N, D, L, C = (runs[c].to_numpy(float) for c in ("N", "D", "loss", "C"))
     logN, logD = np.log10(N), np.log10(D)
     rng = np.random.default_rng(seed)
@@ -89,7 +92,7 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
            "a3.opt": np.full((n, len(Cs), 3), np.nan)}
     warm = [(full3.E, full3.A, full3.B, full3.alpha, full3.beta)] if full3.status != "too_few_points" else []
     for i in range(n):
-        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in strata])
         pos = np.cumsum([0] + [len(g) for g in groups])
         local = [np.arange(pos[j], pos[j + 1]) for j in range(len(groups))]
         with np.errstate(all="ignore"):
