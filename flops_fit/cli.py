@@ -20,11 +20,12 @@ def _parser(prog, description):
 
 def _run(fn):
     """Turn user-facing errors into one line on stderr and exit status 2."""
+    from .fit.table import FitError
     from .plugins import PluginError
     from .results import ResultsError
     try:
         fn()
-    except (ConfigError, PluginError, ResultsError, ValueError, FileNotFoundError) as e:
+    except (ConfigError, PluginError, ResultsError, FitError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
@@ -73,6 +74,24 @@ def train_main(argv=None):
     _run(go)
 
 
+_VERBATIM = ("analysis.query=",)   # values that are pandas expressions, not Hydra values
+
+
+def _quote_verbatim(overrides):
+    """Pass analysis.query=<expression> to Hydra as one quoted string: `analysis.query=config == 'x'` works as typed
+    (Hydra's grammar would reject the spaces, '=' and quotes inside)."""
+    out = []
+    for o in overrides:
+        key = next((k for k in _VERBATIM if o.startswith(k)), None)
+        if key is not None:
+            v = o[len(key):]
+            if not (len(v) >= 2 and v[0] == v[-1] and v[0] in "'\""):
+                v = "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            o = key + v
+        out.append(o)
+    return out
+
+
 def analyze_main(argv=None):
     ap = _parser("ff-analyze", "Collect the sweep's results and fit the scaling laws "
                                 "(or fit an external run table with analysis.input=path.csv).")
@@ -83,7 +102,7 @@ def analyze_main(argv=None):
         from .plan import plan, sweep_dir
         from .results import write_runs_csv
         from .stages import analyze
-        cfg = load_config(args.overrides)
+        cfg = load_config(_quote_verbatim(args.overrides))
         external = cfg["analysis"].get("input")
         if external:
             path = Path(external)
@@ -98,7 +117,8 @@ def analyze_main(argv=None):
             print(f"warning: {len(missing)} of {len(paths)} planned experiments have no results yet; "
                   "fitting the rest", file=sys.stderr)
         write_runs_csv([p for p in paths if p.is_file()], sdir / "runs.csv")
-        analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"])
+        analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"],
+                sweep_targets=cfg["budgets"].get("targets", []))
     _run(go)
 
 

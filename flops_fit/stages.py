@@ -42,23 +42,12 @@ def ensure_data(spec: dict) -> None:
         prepare_data(spec["data"]["plugin"], spec["data"]["cfg"], spec["data"]["dir"])
 
 
-def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False):
-    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables."""
-    from .fit import analyze as fit_analyze
-    from .fit import load_runs, write_outputs
-    from .fit.approach3 import DELTA
-    table = load_runs(runs)
-    result = fit_analyze(table, targets=tuple(analysis.get("targets", ())),
-                         include_outliers=analysis.get("include_outliers", False),
-                         bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
-                         huber_delta=analysis.get("huber_delta", DELTA))
-    write_outputs(result, out_dir)
-    if not quiet:
-        md = Path(out_dir) / "chinchilla_table.md"
-        if md.is_file():
-            print(md.read_text())
-        print(f"wrote {out_dir}/fits.json and chinchilla_table.{{md,csv,json}}", file=sys.stderr)
-    return result
+def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, sweep_targets=None):
+    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables (one folder
+    per analysis.group_by value). sweep_targets: the sweep's budgets.targets, used when analysis.targets is null."""
+    from .fit.session import fit_table
+    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet)
+    return results[0] if len(results) == 1 and not analysis.get("group_by") else results
 
 
 def visualize(sweep_dir, out_dir=None) -> list:

@@ -26,6 +26,7 @@ rule fit_scaling_laws:
         f"{LOGS}/fit.log",
     params:
         analysis=json.dumps(CFG["analysis"], sort_keys=True),
+        sweep_targets=json.dumps(CFG["budgets"].get("targets", [])),
         unit=UNIT,
         out=lambda wc, output: os.path.dirname(output.fits),
     threads: 1
@@ -33,4 +34,4 @@ rule fit_scaling_laws:
         "../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
-        "--unit {params.unit} > {log} 2>&1"
+        "--unit {params.unit} --sweep-targets {params.sweep_targets:q} > {log} 2>&1"

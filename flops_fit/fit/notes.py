@@ -102,3 +102,22 @@ def _targets(an) -> list:
 def table_notes(an) -> list:
     return (_budgets(an) + _dropped(an) + _approach2(an) + _screen(an) + _approach3(an) + _design(an)
             + _independence(an) + _targets(an))
+
+
+def summary_line(an) -> str:
+    """What the command prints after a fit: source, groups found and how, each approach's status and a."""
+    a2, a3 = an.approach2, an.approach3
+    parts = [f"fit {an.source}: {describe(an.budget_info)}" if an.budget_info else f"fit {an.source}"]
+    if a2.has_laws:
+        near = sum(b.status == "near_edge" for b in a2.budgets)
+        parts.append(f"approach2 {a2.status}: a = {a2.n_star.exponent:.3g} through {len(a2.fitted)} of "
+                     f"{len(a2.budgets)} budgets" + (f" ({near} near_edge left out)" if near and
+                                                     not an.include_near_edge else ""))
+    else:
+        parts.append(f"approach2 {a2.status}: {a2.reason}")
+    parts.append(f"approach3 {a3.status}" + (f": a = {a3.a:.3g}" if a3.status in ("ok", "hit_bound") else ""))
+    if an.dropped:
+        parts.append("dropped " + ", ".join(f"{v['n']} run(s) with a {k}" for k, v in an.dropped.items()))
+    if not an.independent_runs:
+        parts.append("runs declared not independent: intervals too narrow")
+    return "; ".join(parts)

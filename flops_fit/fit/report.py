@@ -57,9 +57,12 @@ def _parabola(p, var):
 def _approach2(an: Analysis) -> dict:
     a2, boot = an.approach2, an.bootstrap
     blo, bhi = boot.interval("a2.budgets")
+    lost = (np.mean(~np.isfinite(boot.samples["a2.budgets"][:, :, 0]), axis=0) if boot.n
+            else np.full(len(a2.budgets), np.nan))
     budgets = []
     for j, b in enumerate(a2.budgets):
         budgets.append({"budget": b.budget, "status": b.status, "edge": b.edge, "fitted": b.budget in a2.fitted,
+                        "vertex_replicates_lost": lost[j],
                         "n_points": b.in_n.n_points, "run_ids": list(b.run_ids),
                         "parabola_n": _parabola(b.in_n, "N"), "parabola_d": _parabola(b.in_d, "D"),
                         "n_star": _est(b.n_star, blo[j, 0], bhi[j, 0]),

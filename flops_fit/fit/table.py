@@ -21,7 +21,8 @@ class FitError(RuntimeError):
     """A fit cannot be made at all (as opposed to a soft problem, which is a status)."""
 
 
-def _read(source) -> tuple[pd.DataFrame, str]:
+def read_table(source) -> tuple[pd.DataFrame, str]:
+    """(raw DataFrame, source name) of a CSV/JSONL/JSON path or a DataFrame."""
     if isinstance(source, pd.DataFrame):
         return source.copy(), source.attrs.get("source", "<DataFrame>")
     path = Path(source)
@@ -45,7 +46,7 @@ def _read(source) -> tuple[pd.DataFrame, str]:
     return df, name
 
 
-def _select(df, query, name):
+def select_rows(df, query, name):
     """Rows matching a pandas query (analysis.query), with one clear line when the query is bad or matches none."""
     if not query:
         return df
@@ -114,10 +115,10 @@ def load_runs(source, *, query=None, budget_column=None, budgets=None) -> pd.Dat
     """The normalized table. query: pandas query selecting rows (analysis.query); budget_column: the column
     labelling budgets (default `budget`/`budget_flops`); budgets: FLOP budgets to snap runs to. Without a budget
     column budgets are inferred from C (budgets.py). attrs: source, budget_info, dropped."""
-    df, name = _read(source)
+    df, name = read_table(source)
     if len(df) == 0:
         raise ValueError(f"{name}: the table has no rows")
-    df = _select(df, query, name)
+    df = select_rows(df, query, name)
     short = {c for c in ("N", "D", "loss", "budget") if c in df.columns}
     df = df.rename(columns={k: v for k, v in PIPELINE_NAMES.items() if v not in short})
     missing = [c for c in ("N", "D", "loss") if c not in df.columns]

@@ -46,8 +46,10 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
         p = b.get(pkey) or {}
         curve = _parabola(p)
         status = p.get("status", b.get("status"))
+        near = status == "ok" and b.get("status") == "near_edge"   # a vertex near its grid's edge (not fitted)
+        fitted = b.get("fitted", status == "ok")
         if curve is not None:
-            ls = "-" if status == "ok" else ":"
+            ls = "-" if status == "ok" and fitted else ":" if not near else "--"
             ax.plot(*curve, color=c, ls=ls, lw=0.9, zorder=3)
         v, lo, hi = est(b.get(okey))
         lstar = num((b.get("l_star") or {}).get("value"))
@@ -55,8 +57,9 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
             xerr = None
             if np.isfinite(lo) and np.isfinite(hi):
                 xerr = [[max(v - lo, 0)], [max(hi - v, 0)]]
+            flags["near"] = flags.get("near", False) or near
             ax.errorbar([v], [lstar], xerr=xerr, fmt="*", ms=7, color=c, mec="black", mew=0.4,
-                        ecolor=c, elinewidth=1.0, capsize=2, zorder=7)
+                        mfc="white" if near else c, ecolor=c, elinewidth=1.0, capsize=2, zorder=7)
         elif status == "edge_of_grid" and len(ok):
             flags["edge"] = True
             best = ok.loc[ok["loss"].idxmin()]
@@ -105,6 +108,9 @@ def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
     if flags.get("edge"):
         handles.append(Line2D([], [], lw=0, marker="s", mfc="none", mec="black", ms=5,
                               label="optimum at grid edge\n(arrow: fitted vertex side)"))
+    if flags.get("near"):
+        handles.append(Line2D([], [], color="0.3", ls="--", lw=0.9, marker="*", ms=7, mfc="white", mec="black",
+                              mew=0.4, label="near_edge: optimum within\none grid step of the edge\n(not in the laws)"))
     if flags.get("bad") or flags.get("edge"):
         handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9, label="parabola not used"))
     fig.legend(handles=handles, loc="outside right center", title="Compute budget")
