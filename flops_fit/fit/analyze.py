@@ -125,7 +125,7 @@ def _vertex_ci(boot, n_budgets) -> list:
     outside the sampled sizes are kept (bootstrap._vertex), so an interval reaching the edge shows as such.
     Replicates without a vertex (a resample with < 3 distinct sizes, or no curvature) are left out: with 5 runs
     about 10 % of resamples have < 3 distinct sizes whatever the vertex; their share is reported per budget."""
-    if boot.n == 0:
+    if boot.n == 0 or n_budgets == 0:
         return [(np.nan, np.nan)] * n_budgets
     lo, hi = boot.interval("a2.budgets")
     with np.errstate(divide="ignore", invalid="ignore"):

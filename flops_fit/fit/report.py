@@ -56,7 +56,8 @@ def _parabola(p, var):
 
 def _approach2(an: Analysis) -> dict:
     a2, boot = an.approach2, an.bootstrap
-    blo, bhi = boot.interval("a2.budgets")
+    empty = boot.samples["a2.budgets"].shape[1] == 0   # no budget groups: nothing to take percentiles of
+    blo, bhi = (np.zeros((0, 3)),) * 2 if empty else boot.interval("a2.budgets")
     lost = (np.mean(~np.isfinite(boot.samples["a2.budgets"][:, :, 0]), axis=0) if boot.n
             else np.full(len(a2.budgets), np.nan))
     budgets = []
