@@ -160,6 +160,8 @@ def table_frame(an: Analysis) -> pd.DataFrame:
 
 
 def _fmt(v, lo, hi, spec=".3g"):
+    if not np.isfinite(v):
+        return "n/a"   # e.g. L*(C) through fewer than 3 budgets: not fitted, and then no interval either
     s = format(v, spec)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return s
