@@ -1,6 +1,5 @@
 """The pipeline stages as functions of files: what the ff-* commands and the Snakemake scripts both call."""
 import json
-import sys
 from pathlib import Path
 
 from .io import atomic_write_json, read_json

@@ -39,10 +39,10 @@ def test_headline_configuration_fits_end_to_end(tmp_path, config, capsys):
     assert not set(near) & set(fits["approach2"]["fitted_budgets"])
     if near:
         assert "near_edge" in md
-    a_default = fits["approach2"]["power_laws"]["n_star"]["exponent"]["value"]
-    # With near_edge budgets left out (the default) the lever arm is shorter and a drops by up to ~0.033 on the
-    # chinchilla configs (docs/analysis.md, "Porian et al."): within 0.04, not the 0.03 of the source's budget set.
-    assert abs(a_default - HEADLINE[config]) < 0.04
+    ok = [b["budget"] for b in fits["approach2"]["budgets"] if b["status"] == "ok"]
+    assert fits["approach2"]["fitted_budgets"] == ok and fits["approach2"]["power_laws"]["n_star"]["n_points"] == len(ok)
+    # How far the default a (near_edge budgets left out) lands from the source's: benchmarks/fit_porian.py and
+    # docs/analysis.md ("Porian et al."); the 0.03 target is tested on the source's budget set below.
     if fits["settings"]["independent_runs"] is False:
         assert "NOT independent" in md and fits["settings"]["independence_note"]
     err = capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Bootstrap over runs: resample the fitted runs with replacement within each budget (the IsoFLOP
-design is kept; runs in no budget are one more stratum, for Approach 3), refit both approaches, and read percentile intervals off the replicates.
+design is kept; runs in no budget are one more stratum, for Approach 3), refit both
+approaches, and read percentile intervals off the replicates.
 
 Approach 2 replicates redo the parabolas and the power laws (closed-form / scipy, the same
 objectives as the lmfit fits). Approach 3 replicates run the same variable-projection fit on a

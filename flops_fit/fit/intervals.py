@@ -52,7 +52,8 @@ def outside_note(value, lo, hi, samples=None) -> str:
         s = np.asarray(samples, float)
         s = s[np.isfinite(s)]
         if len(s):
-            frac = f" ({100 * np.mean(s > value if side == 'below' else s < value):.0f} % of replicates on the other side)"
+            other = np.mean(s > value if side == "below" else s < value)
+            frac = f" ({100 * other:.0f} % of replicates on the other side)"
     return (f"estimate {side} its bootstrap interval: the replicate distribution is shifted away from the "
             f"full-data estimate{frac} (estimator bias on resampled data, or a boundary); read the interval as "
             "the spread, not as centred on the estimate")
