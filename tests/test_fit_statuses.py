@@ -171,3 +171,12 @@ class TestIntervals:
         for r in an.table:
             if r.approach == "approach2":
                 assert np.isnan(r.loss) and np.isnan(r.loss_ci[0]) and np.isnan(r.loss_ci[1])
+
+
+def test_fit_summary_page_shows_the_objective_sensitivity_and_the_notes(tmp_path):
+    from flops_fit.plot.summary import write_summary
+    an = analyze(grid(shift={1e19: 0.45}), bootstrap=5)
+    write_outputs(an, tmp_path)
+    html = write_summary(tmp_path, tmp_path / "s.html").read_text()
+    assert "Sensitivity of a to the objective" in html and "least_squares" in html
+    assert "<h2>Notes</h2>" in html and "near_edge" in html

@@ -175,9 +175,11 @@ def analyze(runs, *, targets=None, include_outliers=False, bootstrap=200, seed=0
     a3 = fit_surface(used["N"], used["D"], used["loss"], used["C"], delta=delta)
     ok3 = a3.status in ("ok", "hit_bound")
     if not (a2.has_laws or ok3):
+        hint = (" With 3 sizes per budget every optimum is near_edge: add sizes or budgets, or set "
+                "analysis.include_near_edge=true" if any(b.status == "near_edge" for b in a2.budgets) else "")
         raise FitError(f"{source}: neither approach could be fitted on the {len(used)} usable run(s) "
                        f"({int((~flagged['used']).sum())} excluded): approach2: {not_isoflop or a2.reason}; "
-                       f"approach3: {a3.status} (needs >= 8 runs with >= 3 distinct N and D)")
+                       f"approach3: {a3.status} (needs >= 8 runs with >= 3 distinct N and D).{hint}")
     group_budgets = [b.budget for b in a2.budgets]
     Cs_all = sorted(set(group_budgets) | {float(t) for t in targets})
     boot = run_bootstrap(used, a3, Cs_all, n=int(bootstrap), seed=seed)
