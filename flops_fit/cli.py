@@ -20,12 +20,13 @@ def _parser(prog, description):
 
 def _run(fn, prefix="error: "):
     """Turn user-facing errors into one line on stderr: exit status 2 (bad input), 1 (disk, permissions)."""
+    from .fit.table import FitError
     from .plugins import PluginError
     from .results import ResultsError
     from .runlock import RunLocked
     try:
         fn()
-    except (ConfigError, PluginError, ResultsError, ValueError, FileNotFoundError, RunLocked) as e:
+    except (ConfigError, PluginError, ResultsError, FitError, ValueError, FileNotFoundError, RunLocked) as e:
         print(f"{prefix}{e}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:  # a read-only or full results folder, a permission problem
@@ -108,6 +109,24 @@ def _summary(m: dict) -> str:
     return f"{m['id']}: {m['status']} loss={loss} ({m['wall_s']:.1f}s){reason}"
 
 
+_VERBATIM = ("analysis.query=",)   # values that are pandas expressions, not Hydra values
+
+
+def _quote_verbatim(overrides):
+    """Pass analysis.query=<expression> to Hydra as one quoted string: `analysis.query=config == 'x'` works as typed
+    (Hydra's grammar would reject the spaces, '=' and quotes inside)."""
+    out = []
+    for o in overrides:
+        key = next((k for k in _VERBATIM if o.startswith(k)), None)
+        if key is not None:
+            v = o[len(key):]
+            if not (len(v) >= 2 and v[0] == v[-1] and v[0] in "'\""):
+                v = "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            o = key + v
+        out.append(o)
+    return out
+
+
 def analyze_main(argv=None):
     ap = _parser("ff-analyze", "Collect the sweep's results and fit the scaling laws "
                                 "(or fit an external run table with analysis.input=path.csv).")
@@ -119,7 +138,7 @@ def analyze_main(argv=None):
         from .results import write_runs_csv
         from .runner import check_result
         from .stages import analyze
-        cfg = load_config(args.overrides)
+        cfg = load_config(_quote_verbatim(args.overrides))
         external = cfg["analysis"].get("input")
         if external:
             path = Path(external)
@@ -144,7 +163,7 @@ def analyze_main(argv=None):
         write_runs_csv(paths, sdir / "runs.csv")
         plan_file = sdir / "plan.json" if (sdir / "plan.json").is_file() else None
         analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"],
-                plan=plan_file)
+                plan=plan_file, sweep_targets=cfg["budgets"].get("targets", []))
     _run(go)
 
 

@@ -1,6 +1,5 @@
 """The pipeline stages as functions of files: what the ff-* commands and the Snakemake scripts both call."""
 import json
-import sys
 from pathlib import Path
 
 from .io import BadFile, atomic_write_json, read_json, read_json_or_explain
@@ -64,28 +63,20 @@ def ensure_data(spec: dict) -> None:
         prepare_data(spec["data"]["plugin"], spec["data"]["cfg"], spec["data"]["dir"])
 
 
-def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, plan=None):
-    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables.
-
+def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, sweep_targets=None, plan=None):
+    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables (one folder
+    per analysis.group_by value). sweep_targets: the sweep's budgets.targets, used when analysis.targets is null.
     ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan")."""
-    from .fit import analyze as fit_analyze
-    from .fit import load_runs, write_outputs
-    from .fit.approach3 import DELTA
-    table = load_runs(runs)
-    result = fit_analyze(table, targets=tuple(analysis.get("targets", ())),
-                         include_outliers=analysis.get("include_outliers", False),
-                         bootstrap=analysis.get("bootstrap", 200), seed=analysis.get("seed", 0), unit=unit,
-                         huber_delta=analysis.get("huber_delta", DELTA))
+    from .fit.session import fit_table, print_result
     extra = {"plan": plan_info(read_json(plan), plan)} if plan else None
-    write_outputs(result, out_dir, extra=extra)
-    from .adaptive.report import append_planning_note   # adaptive hook: how the budgets were planned
-    append_planning_note(runs, out_dir)
-    if not quiet:
-        md = Path(out_dir) / "chinchilla_table.md"
-        if md.is_file():
-            print(md.read_text())
-        print(f"wrote {out_dir}/fits.json and chinchilla_table.{{md,csv,json}}", file=sys.stderr)
-    return result
+    grouped = bool(analysis.get("group_by"))
+    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet or not grouped,
+                        extra=extra)
+    if not grouped:
+        from .adaptive.report import append_planning_note   # adaptive hook: how the budgets were planned
+        append_planning_note(runs, out_dir)
+        print_result(results[0], out_dir, quiet)
+    return results[0] if len(results) == 1 and not analysis.get("group_by") else results
 
 
 def visualize(sweep_dir, out_dir=None) -> list:

@@ -13,5 +13,7 @@ ap.add_argument("--out-dir", required=True)
 ap.add_argument("--analysis", required=True, help="the analysis config as JSON")
 ap.add_argument("--unit", default="tokens")
 ap.add_argument("--plan", help="the plan.json the runs came from (recorded in fits.json)")
+ap.add_argument("--sweep-targets", default="[]", help="the sweep's budgets.targets as JSON (used when analysis.targets is null)")
 args = ap.parse_args()
-script(lambda: analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit, plan=args.plan))
+script(lambda: analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit, plan=args.plan,
+                       sweep_targets=json.loads(args.sweep_targets)))

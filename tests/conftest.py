@@ -54,5 +54,5 @@ def run_mock_sweep(root, *overrides):
         run_experiment(spec, sdir / "runs" / spec["id"])
         paths.append(sdir / "runs" / spec["id"] / "metrics.json")
     write_runs_csv(paths, sdir / "runs.csv")
-    analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
+    analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True, sweep_targets=cfg["budgets"]["targets"])
     return cfg, p, sdir

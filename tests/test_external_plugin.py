@@ -108,7 +108,8 @@ def _sweep_outputs(sweep: Path):
 @pytest.mark.slow
 def test_workflow_mock_mode_with_the_external_package(user_project, workflow_copy):
     r = snakemake(workflow_copy, "--cores", "2", "--config", "mode=mock",
-                  "overrides=" + " ".join(EXPERIMENT + ["budgets.values=[1e8,1e9]", "planner.sizes=3"]))
+                  "overrides=" + " ".join(EXPERIMENT + ["budgets.values=[1e8,1e9]", "planner.sizes=3",
+                                                          "analysis.include_near_edge=true"]))   # 3 sizes: near_edge
     assert r.returncode == 0, r.stdout[-3000:]
     plan, metrics = _sweep_outputs(workflow_copy / "results" / "mlp-digitsflat-mock")
     assert len(plan["experiments"]) == 6

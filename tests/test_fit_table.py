@@ -29,12 +29,13 @@ class TestLoadRuns:
         assert runs["C"].tolist() == [1.01e18] * 4 + [1e19] * 4   # executed FLOPs, else the budget
         assert runs["status"].iloc[-1] == "diverged"
 
-    def test_missing_C_defaults_to_6ND_and_budget_groups_by_two_significant_digits(self):
+    def test_missing_C_defaults_to_6ND_and_budgets_are_inferred_from_C(self):
         df = short_table()
         df["D"] *= 1 + 0.01 * np.arange(len(df)) / len(df)   # C within 1 % of the budget
         runs = load_runs(df)
         np.testing.assert_allclose(runs["C"], 6 * runs["N"] * runs["D"])
-        assert sorted(runs["budget"].unique()) == [1e18, 1e19]
+        np.testing.assert_allclose(sorted(runs["budget"].unique()), [1e18, 1e19], rtol=0.01)   # geometric-mean C
+        assert runs.attrs["budget_info"]["method"] == "inferred" and runs.attrs["budget_info"]["n_groups"] == 2
         assert runs["id"].tolist()[:2] == ["run0", "run1"]
 
     def test_reads_csv_and_jsonl(self, tmp_path):
@@ -55,7 +56,6 @@ class TestLoadRuns:
         (lambda df: df.assign(N=-df["N"]), "non-positive N"),
         (lambda df: df.assign(loss=0.0), "non-positive loss"),
         (lambda df: df.assign(D="x"), "column D has a missing or non-numeric value"),
-        (lambda df: df.iloc[:4], "too few budgets"),
         (lambda df: df.iloc[:0], "no rows"),
     ])
     def test_bad_table_raises_one_line_error_naming_the_problem(self, tmp_path, mutate, message):

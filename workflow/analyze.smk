@@ -27,6 +27,7 @@ rule fit_scaling_laws:
         f"{LOGS}/fit.log",
     params:
         analysis=json.dumps(CFG["analysis"], sort_keys=True),
+        sweep_targets=json.dumps(CFG["budgets"].get("targets", [])),
         unit=UNIT,
         out=lambda wc, output: os.path.dirname(output.fits),
     threads: 1
@@ -34,7 +35,7 @@ rule fit_scaling_laws:
         "../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
-        "--unit {params.unit} --plan {input.plan} > {log} 2>&1"
+        "--unit {params.unit} --plan {input.plan} --sweep-targets {params.sweep_targets:q} > {log} 2>&1"
 
 
 # After everything else (it times the whole sweep): each run's forecast seconds (forecast.json, when the

@@ -91,9 +91,11 @@ def predict_optimum(runs: pd.DataFrame, budget: float) -> Prediction:
         return Prediction(budget, nan, nan, 0, nan, "too_few_budgets",
                           f"{used['budget'].nunique() if len(used) else 0} finished budget(s) with usable runs; "
                           "need 2", (), ids)
-    a2 = fit_approach2(used)
+    # near_edge budgets count for planning: a vertex inside the sizes still says where the optimum is (the fits
+    # leave them out of the reported laws; edge extension is what moves them inward)
+    a2 = fit_approach2(used, include_near_edge=True)
     ok = a2.ok_budgets
-    if len(ok) < 2 or a2.n_star.status != "ok":
+    if len(ok) < 2 or a2.n_star.status not in ("ok", "two_points"):   # two budgets: a line, no interval of its own
         bad = ", ".join(f"{b.budget:.3g}: {b.status}" for b in a2.budgets if b.status != "ok")
         return Prediction(budget, nan, nan, 0, nan, "too_few_budgets",
                           f"{len(ok)} earlier budget(s) with an IsoFLOP vertex inside their sizes; need 2 ({bad})",

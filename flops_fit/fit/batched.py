@@ -4,7 +4,7 @@ array operations instead of a Python loop.
 
   - parabola_vertices: per budget, the weighted least-squares parabola in x (the same objective as
     approach2.parabola_coefs on the resampled copies); its vertex, NaN unless c2 > 0, >= 3 distinct sizes were
-    drawn and the vertex lies within the drawn sizes (bootstrap._vertex's rule).
+    drawn, positive curvature and a positive vertex loss (the vertex may lie outside the drawn sizes).
   - power_laws: y = k C^a by least squares on log10 over the finite budgets (powerlaw.power_law_fast).
   - loss_laws: L*(C) = E + k C^-g, least squares on L, 0 <= E <= min L*, k >= 0, 1e-4 <= g <= 3
     (powerlaw.loss_law_fast's objective and bounds). For fixed g the problem is a 2-variable box-constrained least
@@ -37,9 +37,10 @@ def parabola_vertices(x, y, W, min_points=3):
         c0, c1, c2 = np.moveaxis(np.linalg.solve(G, T[..., None])[..., 0], -1, 0)
         zs = -c1 / (2 * c2)
         ys = c0 - c1 * c1 / (4 * c2)
-    lo = np.where(drawn, z, np.inf).min(1)
-    hi = np.where(drawn, z, -np.inf).max(1)
-    ok &= (c2 > 0) & (zs >= lo) & (zs <= hi)
+    # a vertex outside the replicate's own drawn sizes is kept (a resample lacking the edge sizes says nothing
+    # about the full grid's edge: analyze tests replicate vertices against the full grid, edge.py); a far
+    # extrapolated vertex can dip below zero loss: dropped
+    ok &= (c2 > 0) & (ys > 0)
     return np.where(ok, zs + m, np.nan), np.where(ok, ys, np.nan)
 
 

@@ -1,5 +1,6 @@
 """Bootstrap over runs: resample the fitted runs with replacement within each budget (the IsoFLOP
-design is kept), refit both approaches, and read percentile intervals off the replicates.
+design is kept; runs in no budget are one more stratum, for Approach 3), refit both
+approaches, and read percentile intervals off the replicates.
 
 All replicates are fitted at once. A replicate is a weight vector over the fitted runs (how often each run was
 drawn; the draws are those of a per-replicate loop with the same seed), and a weighted fit is the fit of the
@@ -71,6 +72,8 @@ def draw_weights(groups, n_runs, n, seed):
 def _approach2(groups, budgets, logN, logD, L, W, Cs):
     R, nb = len(W), len(budgets)
     vert = np.full((R, nb, 3), np.nan)
+    if nb == 0:   # no IsoFLOP groups (Approach 2 is skipped): nothing to refit
+        return vert, np.full((R, 7), np.nan), np.full((R, len(Cs), 3), np.nan)
     for j, g in enumerate(groups):
         xn, ln = batched.parabola_vertices(logN[g], L[g], W[:, g])
         xd, _ = batched.parabola_vertices(logD[g], L[g], W[:, g])
@@ -140,10 +143,13 @@ def run_bootstrap(runs, full3: SurfaceFit, Cs, n=200, seed=0) -> BootstrapResult
     """runs: the fitted runs (normalized table); full3: the full-data Approach 3 fit; Cs: budgets
     at which N*, D*, L* are predicted (the table's)."""
     Cs = np.asarray(Cs, float)
-    budgets = np.array(sorted(runs["budget"].unique()), float)
-    groups = [np.flatnonzero(runs["budget"].to_numpy() == b) for b in budgets]
+    bud = runs["budget"].to_numpy(float)
+    budgets = np.array(sorted(set(bud[np.isfinite(bud)].tolist())), float)
+    groups = [np.flatnonzero(bud == b) for b in budgets]
+    loose = np.flatnonzero(~np.isfinite(bud))   # runs in no IsoFLOP group: one more stratum, Approach 3 only
+    strata = groups + ([loose] if len(loose) else [])
     N, D, L = (runs[c].to_numpy(float) for c in ("N", "D", "loss"))
-    W = draw_weights(groups, len(N), n, seed)
+    W = draw_weights(strata, len(N), n, seed)
     info = {}
     out = {}
     with np.errstate(all="ignore"):

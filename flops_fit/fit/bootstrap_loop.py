@@ -22,16 +22,16 @@ BOOT_GRID = np.geomspace(0.02, 2.5, 20)
 
 
 def _vertex(x, y):
-    """(x*, loss*) of a parabola fit, NaN unless its status would be ok."""
+    """(x*, loss*) of a parabola fit, NaN without 3 distinct x or positive curvature. A vertex outside the
+    replicate's own x range is kept (analyze tests replicate vertices against the full grid, edge.py); a far
+    extrapolated vertex can dip below zero loss: dropped. The same rule as batched.parabola_vertices."""
     if len(np.unique(x)) < MIN_POINTS:
         return np.nan, np.nan
     c0, c1, c2 = parabola_coefs(x, y)
     if not c2 > 0:
         return np.nan, np.nan
-    xs = -c1 / (2 * c2)
-    if not x.min() <= xs <= x.max():
-        return np.nan, np.nan
-    return xs, c0 - c1 * c1 / (4 * c2)
+    xs, ls = -c1 / (2 * c2), c0 - c1 * c1 / (4 * c2)
+    return (xs, ls) if ls > 0 else (np.nan, np.nan)
 
 
 def _approach2_replicate(budget_ids, budgets, logN, logD, L, Cs):

@@ -12,8 +12,10 @@ from . import outliers
 from .analyze import Analysis
 from .bootstrap import A3_KEYS
 from .compute import compute_fields, exponent_forms
+from .intervals import outside_note
+from .notes import table_notes
 
-SCHEMA = "flops-fit/fits/v1"
+SCHEMA = "flops-fit/fits/v2"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
 
 
 def _clean(x):
@@ -34,7 +36,18 @@ def _clean(x):
 
 
 def _est(value, lo=np.nan, hi=np.nan, **extra):
-    return {"value": value, "lo": lo, "hi": hi, **extra}
+    """{value, lo, hi[, note]}: a note whenever the value lies outside its own interval."""
+    out = {"value": value, "lo": lo, "hi": hi, **extra}
+    note = outside_note(value, lo, hi)
+    if note:
+        out["note"] = note
+    return out
+
+
+def _stderr(value, kind, meaningful=True) -> dict:
+    """A stderr only where it means something, always with its kind."""
+    ok = meaningful and value is not None and np.isfinite(value)
+    return {"stderr": value if ok else None, "stderr_kind": kind if ok else None}
 
 
 def _parabola(p, var):
@@ -44,12 +57,16 @@ def _parabola(p, var):
 
 def _approach2(an: Analysis) -> dict:
     a2, boot = an.approach2, an.bootstrap
-    blo, bhi = boot.interval("a2.budgets")
+    empty = boot.samples["a2.budgets"].shape[1] == 0   # no budget groups: nothing to take percentiles of
+    blo, bhi = (np.zeros((0, 3)),) * 2 if empty else boot.interval("a2.budgets")
+    lost = (np.mean(~np.isfinite(boot.samples["a2.budgets"][:, :, 0]), axis=0) if boot.n
+            else np.full(len(a2.budgets), np.nan))
     budgets = []
     for j, b in enumerate(a2.budgets):
-        budgets.append({"budget": b.budget, "status": b.status, "n_points": b.in_n.n_points,
-                        "run_ids": list(b.run_ids), "parabola_n": _parabola(b.in_n, "N"),
-                        "parabola_d": _parabola(b.in_d, "D"),
+        budgets.append({"budget": b.budget, "status": b.status, "edge": b.edge, "fitted": b.budget in a2.fitted,
+                        "vertex_replicates_lost": lost[j],
+                        "n_points": b.in_n.n_points, "run_ids": list(b.run_ids),
+                        "parabola_n": _parabola(b.in_n, "N"), "parabola_d": _parabola(b.in_d, "D"),
                         "n_star": _est(b.n_star, blo[j, 0], bhi[j, 0]),
                         "d_star": _est(b.d_star, blo[j, 1], bhi[j, 1]),
                         "l_star": _est(b.l_star, blo[j, 2], bhi[j, 2])})
@@ -57,14 +74,20 @@ def _approach2(an: Analysis) -> dict:
     laws = {}
     for name, fit, (ik, ie) in (("n_star", a2.n_star, (0, 1)), ("d_star", a2.d_star, (2, 3))):
         laws[name] = {"form": f"{name[0].upper()}* = k * C^exponent", "k": _est(fit.k, llo[ik], lhi[ik]),
-                      "exponent": _est(fit.exponent, llo[ie], lhi[ie], stderr=fit.exponent_stderr),
+                      "exponent": _est(fit.exponent, llo[ie], lhi[ie],
+                                       **_stderr(fit.exponent_stderr, "ols_log10", fit.n_points >= 3)),
                       "r2": fit.r2, "r2_space": "log10", "n_points": fit.n_points, "status": fit.status}
     ls = a2.l_star
-    laws["l_star"] = {"form": "L*(C) = E + k * C^-g", "E": _est(ls.E, llo[4], lhi[4], stderr=ls.E_stderr),
-                      "k": _est(ls.k, llo[5], lhi[5]), "g": _est(ls.g, llo[6], lhi[6], stderr=ls.g_stderr),
+    cov_ok = ls.status == "ok"   # at a bound lmfit's covariance says nothing
+    laws["l_star"] = {"form": "L*(C) = E + k * C^-g",
+                      "E": _est(ls.E, llo[4], lhi[4], **_stderr(ls.E_stderr, "lmfit_covariance", cov_ok)),
+                      "k": _est(ls.k, llo[5], lhi[5]),
+                      "g": _est(ls.g, llo[6], lhi[6], **_stderr(ls.g_stderr, "lmfit_covariance", cov_ok)),
                       "r2": ls.r2, "n_points": ls.n_points, "status": ls.status}
-    return {"status": a2.status, "fitted_budgets": "budgets with status ok", "budgets": budgets,
-            "power_laws": laws}
+    return {"status": a2.status, "reason": a2.reason, "fitted_budgets": list(a2.fitted),
+            "include_near_edge": an.include_near_edge,
+            "fitted_rule": "budgets with status ok" + (" or near_edge" if an.include_near_edge else ""),
+            "budgets": budgets, "power_laws": laws}
 
 
 def _approach3(an: Analysis) -> dict:
@@ -79,6 +102,7 @@ def _approach3(an: Analysis) -> dict:
     for j, k in enumerate(A3_KEYS):
         out[k] = _est(getattr(f, k), lo[j], hi[j])
     out["a"]["form"], out["b"]["form"] = exponent_forms(f)
+    out["objective_sensitivity"] = an.sensitivity or None
     return out
 
 
@@ -95,6 +119,11 @@ def fits_dict(an: Analysis) -> dict:
     return _clean({
         "schema": SCHEMA, "source": an.source, "unit": an.unit, "status": an.status,
         "settings": {"include_outliers": an.include_outliers, "targets": list(an.targets),
+                     "targets_rule": an.targets_rule, "include_near_edge": an.include_near_edge,
+                     "independent_runs": an.independent_runs,
+                     "independence_note": None if an.independent_runs else
+                     "declared not independent: bootstrap intervals (which resample runs as independent) are too "
+                     "narrow", "query": an.query,
                      "bootstrap": {"n": an.bootstrap.n, "seed": an.bootstrap.seed, "level": an.bootstrap.level,
                                    "resampling": "runs with replacement within each budget"},
                      "outlier_rule": {
@@ -103,6 +132,11 @@ def fits_dict(an: Analysis) -> dict:
                          "threshold": "|t| > resid_t_crit = Student-t quantile, n-4 dof, two-sided at family_alpha/n",
                          "family_alpha": outliers.FAMILY_ALPHA, "scale_floor": outliers.SCALE_FLOOR,
                          "min_points": outliers.MIN_SCREEN_POINTS}},
+        "budgets": dict(an.budget_info, fitted=list(an.approach2.fitted)),
+        "dropped": an.dropped,
+        "unscreened_budgets": [{"budget": b, "clean_runs": n} for b, n in an.unscreened],
+        "agreement": an.agreement or None,
+        "notes": table_notes(an),
         "approach2": _approach2(an),
         "approach3": _approach3(an),
         "design": {"noise_sigma": an.noise_sigma,
@@ -129,42 +163,35 @@ def table_frame(an: Analysis) -> pd.DataFrame:
 
 
 def _fmt(v, lo, hi, spec=".3g"):
+    if not np.isfinite(v):
+        return "n/a"   # e.g. L*(C) through fewer than 3 budgets: not fitted, and then no interval either
     s = format(v, spec)
-    return s if not (np.isfinite(lo) and np.isfinite(hi)) else f"{s} [{lo:{spec}}, {hi:{spec}}]"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return s
+    mark = "†" if np.isfinite(v) and not lo <= v <= hi else ""
+    return f"{s}{mark} [{lo:{spec}}, {hi:{spec}}]"
 
 
 def table_markdown(an: Analysis) -> str:
     level = int(round(100 * an.bootstrap.level))
     lines = [f"# Compute-optimal allocation ({an.source})", "",
              f"Brackets: {level}% bootstrap intervals ({an.bootstrap.n} replicates). "
-             f"D is in {an.unit}. 'extrapolated': outside the swept budgets.", "",
+             f"D is in {an.unit}. Rows: the budgets Approach 2's laws were fitted to ('swept') and the targets "
+             "('extrapolated').", "",
              "| approach | C (FLOPs) | kind | N* | D* | D*/N* | loss |", "|---|---|---|---|---|---|---|"]
     for r in an.table:
-        lines.append(f"| {r.approach} | {r.budget:.3g} | {r.kind} | {_fmt(r.n_star, *r.n_star_ci)} | "
+        name = r.approach + (" (2 budgets, no interval)" if r.approach == "approach2"
+                             and an.approach2.status == "two_points" else "")
+        lines.append(f"| {name} | {r.budget:.3g} | {r.kind} | {_fmt(r.n_star, *r.n_star_ci)} | "
                      f"{_fmt(r.d_star, *r.d_star_ci)} | {_fmt(r.ratio, *r.ratio_ci)} | "
                      f"{_fmt(r.loss, *r.loss_ci, spec='.4g')} |")
     if not an.table:
         lines.append("| (no approach could be fitted) | | | | | | |")
-    notes = []
-    if an.approach2.l_star.status == "hit_bound":
-        ls = an.approach2.l_star
-        notes.append(f"approach2 loss: the law L*(C) = E + k*C^-g has a parameter at its bound (E = {ls.E:.3g}, "
-                     f"g = {ls.g:.3g}): the budgets do not pin the irreducible loss, so extrapolated losses lean "
-                     "on that bound. Add budgets before trusting them.")
-    if an.approach3.compute_model.warning():
-        notes.append(f"approach3: {an.approach3.compute_model.warning()}.")
-    if an.approach3.status == "hit_bound":
-        notes.append("approach3: an exponent of the surface is at its search bound; treat its rows with care.")
-    if np.isfinite(an.a_sd_bound):
-        a = an.approach3.a
-        lo, hi = (x[A3_KEYS.index("a")] for x in an.bootstrap.interval("a3.params"))
-        ci = f"; Approach 3's bootstrap interval is [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else ""
-        where = "measured from seed replicates" if an.noise_method else "around the IsoFLOP parabolas"
-        notes.append(f"design: run-to-run noise ~{100 * an.noise_sigma:.2g}% in loss ({where}). "
-                     f"Even a perfect fit of these runs could not pin the exponent a = {a:.3g} better than "
-                     f"+-{an.a_sd_bound:.2g} (1 sd, the Cramer-Rao bound for this design at that noise){ci}. "
-                     "If the bound is near the precision you need, the design limits it, not the fit: widen the "
-                     "size spread or add budgets (docs/analysis.md).")
+    notes = table_notes(an)
+    if any("†" in line for line in lines):
+        notes.append("†: the estimate lies outside its bootstrap interval: the replicates are shifted away from the "
+                     "full-data estimate (estimator bias on resampled data, or a boundary); read the interval as "
+                     "the spread, not as centred on the estimate.")
     if notes:
         lines += [""] + [f"Note: {n}" for n in notes]
     return "\n".join(lines) + "\n"

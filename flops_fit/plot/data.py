@@ -14,6 +14,7 @@ import pandas as pd
 log = logging.getLogger("flops_fit.plot")
 
 A3_OK = ("ok", "hit_bound")          # Approach 3 statuses whose parameters are usable (as in the table)
+A2_LAWS = ("ok", "two_points")       # Approach 2 statuses with power laws (two_points: exact, no interval)
 
 
 def skip(figure: str, why: str) -> None:
@@ -62,7 +63,7 @@ class Sweep:
 
     @property
     def a2_ok(self) -> bool:
-        return self.a2.get("status") == "ok"
+        return self.a2.get("status") in A2_LAWS
 
     def table(self, approach: str | None = None) -> pd.DataFrame:
         """The Chinchilla table rows saved in fits.json, flattened (value, _lo, _hi per quantity)."""

@@ -61,8 +61,10 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
         p = b.get(pkey) or {}
         curve = _parabola(p)
         status = p.get("status", b.get("status"))
+        near = status == "ok" and b.get("status") == "near_edge"   # a vertex near its grid's edge (not fitted)
+        fitted = b.get("fitted", status == "ok")
         if curve is not None:
-            ls = "-" if status == "ok" else ":"
+            ls = "-" if status == "ok" and fitted else ":" if not near else "--"
             ax.plot(*curve, color=c, ls=ls, lw=0.9, zorder=3)
         v, lo, hi = est(b.get(okey))
         lstar = num((b.get("l_star") or {}).get("value"))
@@ -70,8 +72,9 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
             xerr = None
             if np.isfinite(lo) and np.isfinite(hi):
                 xerr = [[max(v - lo, 0)], [max(hi - v, 0)]]
+            flags["near"] = flags.get("near", False) or near
             ax.errorbar([v], [lstar], xerr=xerr, fmt="*", ms=7, color=c, mec="black", mew=0.4,
-                        ecolor=c, elinewidth=1.0, capsize=2, zorder=7)
+                        mfc="white" if near else c, ecolor=c, elinewidth=1.0, capsize=2, zorder=7)
         elif status == "edge_of_grid" and len(ok):
             flags["edge"] = True
             best = ok.loc[ok["loss"].idxmin()]
@@ -124,6 +127,9 @@ def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
         if flags.get(how):
             handles.append(Line2D([], [], lw=0, marker=style["marker"], mfc="none", mec=style["edgecolor"],
                                   ms=4.5, label=ADDED_LABEL[how]))
+    if flags.get("near"):
+        handles.append(Line2D([], [], color="0.3", ls="--", lw=0.9, marker="*", ms=7, mfc="white", mec="black",
+                              mew=0.4, label="near_edge: optimum within\none grid step of the edge\n(not in the laws)"))
     if flags.get("bad") or flags.get("edge"):
         handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9, label="parabola not used"))
     fig.legend(handles=handles, loc="outside right center", title="Compute budget")

@@ -62,6 +62,8 @@ def _legend_text(sw: Sweep, approach: str, q: str) -> str:
     lab = theme.APPROACH[approach]["short"]
     if approach == "approach2":
         laws = sw.a2.get("power_laws") or {}
+        if sw.a2.get("status") == "two_points":   # a line through 2 points: exact, no interval
+            lab = f"{lab} (2 budgets, no CI)"
         if q in ("n_star", "d_star"):
             sym = "a" if q == "n_star" else "b"
             return f"{lab}: ${sym}$ = {_ci((laws.get(q) or {}).get('exponent'))}"
@@ -134,7 +136,7 @@ def plot_scaling(sw: Sweep, out_dir, colors: dict) -> list:
         if "approach2" in have:   # the per-budget optima Approach 2 fitted its laws to
             key = {"n_star": "n_star", "d_star": "d_star", "loss": "l_star"}[q]
             for bud, b in sorted(budgets.items()):
-                if b.get("status") != "ok":
+                if not b.get("fitted", b.get("status") == "ok"):
                     continue
                 v, lo, hi = est(b.get(key))
                 if not np.isfinite(v):

@@ -57,6 +57,8 @@ def summary_html(sw: Sweep) -> str:
     a2 = sw.a2
     laws = a2.get("power_laws") or {}
     parts.append(f"<h2>Approach 2 (IsoFLOP profiles): {html.escape(str(a2.get('status', 'missing')))}</h2>")
+    if a2.get("reason"):
+        parts.append(f"<p>{html.escape(str(a2['reason']))}</p>")
     rows = []
     for key, name in (("n_star", "N* = k·C<sup>a</sup>"), ("d_star", "D* = k·C<sup>b</sup>")):
         law = laws.get(key) or {}
@@ -82,6 +84,16 @@ def summary_html(sw: Sweep) -> str:
         parts.append(f"<p class=muted>{html.escape(str(a3.get('objective', '')))}; compute model "
                      f"{html.escape(str(a3.get('compute_model', '')))}, flops_per_nd = "
                      f"{_f(num(a3.get('flops_per_nd')))}; {a3.get('n_points', '?')} runs.</p>")
+    sens = ((a3.get("objective_sensitivity") or {}).get("fits")) or {}
+    if sens:
+        rel = num((a3.get("objective_sensitivity") or {}).get("a_range_rel"))
+        parts.append("<h2>Sensitivity of a to the objective</h2>"
+                     + _table(["objective", "Huber δ", "a", "b", "status"],
+                              [[html.escape(k), _f(num(v.get("delta")), ".3g"), _f(num(v.get("a")), ".4f"),
+                                _f(num(v.get("b")), ".4f"), html.escape(str(v.get("status", "")))]
+                               for k, v in sens.items()])
+                     + (f"<p class=muted>Approach 3 refitted on the same runs; a moves by {100 * rel:.2g} % of its "
+                        "value across these objectives.</p>" if np.isfinite(rel) else ""))
     design = f.get("design") or {}
     sigma, bound, a = num(design.get("noise_sigma")), num(design.get("a_sd_bound")), est(a3.get("a"))[0]
     if np.isfinite(sigma) and np.isfinite(bound) and np.isfinite(a):
@@ -91,6 +103,9 @@ def summary_html(sw: Sweep) -> str:
                      f"{100 * bound / a:.2g} % of a = {a:.3g}; Cramér–Rao bound for this design). Approach 3's "
                      f"interval: {_ci(a3.get('a'), '.3g')}. If the bound is near the precision you need, the "
                      "design limits it, not the fit: widen the size spread or add budgets.</p>")
+    notes = f.get("notes") or []
+    if notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(str(n))}</li>" for n in notes) + "</ul>")
     tab = sw.table()
     parts.append("<h2>Compute-optimal allocation (Chinchilla table)</h2>")
     if len(tab):
