@@ -17,7 +17,8 @@ def _run(sweep, rid, segments=None, metrics=None):
     d = sweep / "runs" / rid
     d.mkdir(parents=True)
     (d / "metrics.json").write_text(json.dumps({"id": rid, "status": "completed", "budget_flops": 1e12,
-                                                "params": 1e4, **(metrics or {})}))
+                                                "params": 1e4, "data_units": 1e6, "final_loss": 3.0,
+                                                **(metrics or {})}))
     if segments:
         (d / TIMING).write_text("".join(json.dumps({"start": a, "end": b}) + "\n" for a, b in segments))
     return d

@@ -88,8 +88,9 @@ class TestForecast:
         out = forecast_precision(cfg, plan(cfg), n_sims=30, seed=1)
         p = out["planned"]
         for k in ("approach2", "approach3"):
-            assert p["approaches"][k]["a_sd"] > 0.9 * p["cramer_rao"]["a_sd"]
-            assert p["approaches"][k]["n_star"][0]["ln_sd"] > 0.9 * p["cramer_rao"]["n_star"][0]["ln_sd"]
+            # 30 sims: an sd is known to ~13 % (1/sqrt(2n)); 0.75 is two of those below the bound
+            assert p["approaches"][k]["a_sd"] > 0.75 * p["cramer_rao"]["a_sd"]
+            assert p["approaches"][k]["n_star"][0]["ln_sd"] > 0.75 * p["cramer_rao"]["n_star"][0]["ln_sd"]
 
     def test_forecast_sd_matches_the_spread_over_independent_mock_sweeps(self):
         """60 mock sweeps through the pipeline's own seeds and mock.simulate, against a 60-sweep forecast

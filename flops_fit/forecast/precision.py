@@ -141,7 +141,11 @@ def _default_prior(cfg, plan, noise) -> dict:
 
 # ---- the Monte Carlo and the bound
 def _targets(cfg, design) -> list:
-    t = [float(x) for x in (cfg.get("analysis") or {}).get("targets") or []]
+    # analysis.targets when given, else the sweep's budgets.targets (the fits' rule), else the largest budget
+    t = (cfg.get("analysis") or {}).get("targets")
+    if t is None:
+        t = (cfg.get("budgets") or {}).get("targets") or []
+    t = [float(x) for x in t]
     return t or [float(design["budget"].max())]
 
 
