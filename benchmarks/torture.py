@@ -33,10 +33,10 @@ from flops_fit.signals import descendants  # noqa: E402
 
 SWEEPS = {
     "mock": ["preset=quick", "sweep=torture-mock",
-             "overrides=budgets.values=[1e17,1e18,1e19] planner.sizes=3 analysis.bootstrap=20"],
+             "overrides=budgets.values=[1e17,1e18,1e19] planner.sizes=3 analysis.include_near_edge=true analysis.bootstrap=20"],
     "real": ["preset=quickstart", "sweep=torture-real",
              "overrides=budgets.values=[6e9,1.2e10] planner.sizes=4 planner.min_steps=20 planner.spread=3 "
-             "training.ckpt_every_steps=10 analysis.bootstrap=20"],
+             "training.ckpt_every_steps=10 analysis.bootstrap=20 analysis.include_near_edge=true"],
 }
 STAGES = {"train": "scripts/train_run.py", "collect": "scripts/collect.py", "fit": "scripts/fit.py",
           "plot": "scripts/plot.py"}
@@ -162,7 +162,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.small:
         SWEEPS["mock"] = ["preset=quick", "sweep=torture-mock",
-                          "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.bootstrap=5"]
+                          "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.include_near_edge=true analysis.bootstrap=5"]
     real_points = args.points // 3 if args.real_points is None else args.real_points
     rng = random.Random(args.seed)
     kinds = ["real"] * real_points + ["mock"] * (args.points - real_points)

@@ -12,7 +12,7 @@ import pytest
 from flops_fit.cli import analyze_main, plan_main, train_main
 
 REPO = Path(__file__).resolve().parent.parent
-QUICK = ["preset=quick", "budgets.values=[1e17,1e18]", "planner.sizes=3"]
+QUICK = ["preset=quick", "budgets.values=[1e17,1e18]", "planner.sizes=3", "analysis.include_near_edge=true"]
 
 
 def one_line_error(capsys, fn, argv, code=2):

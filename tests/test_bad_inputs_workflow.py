@@ -8,7 +8,7 @@ import pytest
 
 from conftest import snakemake
 
-CFG = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.bootstrap=5"]
+CFG = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.include_near_edge=true analysis.bootstrap=5"]
 SWEEP = "results/gpt-pysource-quick-mock"
 
 
@@ -98,7 +98,7 @@ def test_adding_a_budget_plans_without_a_writable_cache(done_sweep, tmp_path):
     shutil.rmtree(wf / "results" / ".cache", ignore_errors=True)
     (wf / "results" / ".cache").write_text("not a folder")
     r = snakemake(wf, "--cores", "2", "-n", "--config", "preset=quick",
-                  "overrides=budgets.values=[1e17,1e18,1e19] planner.sizes=3 analysis.bootstrap=5")
+                  "overrides=budgets.values=[1e17,1e18,1e19] planner.sizes=3 analysis.include_near_edge=true analysis.bootstrap=5")
     assert r.returncode == 0, r.stdout[-3000:]
     assert re.search(r"train_run\s+3\b", r.stdout), r.stdout[-3000:]  # only the new budget's runs
 

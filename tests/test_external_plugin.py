@@ -122,7 +122,7 @@ def test_workflow_real_training_with_the_external_package(user_project, workflow
     sweep are checked in mock mode above (a whole real sweep takes minutes on a shared 2-core machine)."""
     from flops_fit.config import load_config
     from flops_fit.plan import plan
-    over = EXPERIMENT + ["budgets.values=[4e7]", "planner.sizes=3", "planner.spread=2"]
+    over = EXPERIMENT + ["budgets.values=[4e7]", "planner.sizes=3", "analysis.include_near_edge=true", "planner.spread=2"]
     exps = sorted(plan(load_config(over))["experiments"], key=lambda e: e["steps"])[:2]
     sweep = Path("results") / "mlp-digitsflat"
     targets = [str(sweep / "plan.json")] + [str(sweep / "runs" / e["id"] / "metrics.json") for e in exps]

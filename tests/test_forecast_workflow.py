@@ -12,7 +12,7 @@ from conftest import REPO, snakemake
 
 pytestmark = pytest.mark.slow
 FF_FORECAST = str(Path(sys.executable).parent / "ff-forecast")
-TINY = ["preset=quickstart", "budgets.values=[3e10]", "planner.sizes=3", "forecast.calibration.warmup_steps=2",
+TINY = ["preset=quickstart", "budgets.values=[3e10]", "planner.sizes=3", "analysis.include_near_edge=true", "forecast.calibration.warmup_steps=2",
         "forecast.calibration.blocks=2", "forecast.calibration.block_steps=2"]
 
 
@@ -80,7 +80,7 @@ def test_bad_forecast_option_is_one_line(tmp_path):
 
 def test_forecast_rule_and_resources_rerun_nothing_in_a_finished_sweep(workflow_copy):
     wf = workflow_copy
-    cfg = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3"]
+    cfg = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.include_near_edge=true"]
     r = snakemake(wf, "--cores", "2", *cfg)
     assert r.returncode == 0, r.stdout[-3000:]
     sweep = wf / "results" / "gpt-pysource-quick-mock"

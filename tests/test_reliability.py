@@ -16,7 +16,7 @@ from flops_fit.runlock import RunLock, RunLocked
 from flops_fit.runner import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ["preset=quick", "budgets.values=[1e17,1e18]", "planner.sizes=3"]
+QUICK = ["preset=quick", "budgets.values=[1e17,1e18]", "planner.sizes=3", "analysis.include_near_edge=true"]
 
 
 def _mock_spec(tmp_path):
@@ -164,7 +164,7 @@ class TestSignals:
 def test_killed_workflow_then_finished_runs_are_never_retrained(workflow_copy):
     """kill -9 of snakemake leaves incomplete markers; runs finished meanwhile (as by orphans) are kept by
     the forced jobs of the rerun (rerun-incomplete + update()), byte for byte."""
-    cfg = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.bootstrap=5"]
+    cfg = ["--config", "preset=quick", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.include_near_edge=true analysis.bootstrap=5"]
     p = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *cfg], cwd=workflow_copy,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     inc = workflow_copy / ".snakemake" / "incomplete"
@@ -177,7 +177,7 @@ def test_killed_workflow_then_finished_runs_are_never_retrained(workflow_copy):
     markers = len(list(inc.iterdir()))
     # the "orphans" finish their runs (ff-train, same plan) while no workflow runs
     r = subprocess.run([str(Path(sys.executable).parent / "ff-train"), "preset=quick", "budgets.values=[1e17,1e18]",
-                        "planner.sizes=3"], cwd=workflow_copy, capture_output=True, text=True, timeout=300)
+                        "planner.sizes=3", "analysis.include_near_edge=true"], cwd=workflow_copy, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     runs = sorted((workflow_copy / "results" / "gpt-pysource-quick-mock" / "runs").glob("*/metrics.json"))
     before = {m: m.read_bytes() for m in runs}
