@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from slurm_local import ensure_slurm  # noqa: E402
 
 MOCK = ["preset=quick", "mode=mock", "cluster__mock_local=false"]
-TINY = ["overrides=budgets.values=[4e9] planner.sizes=3 planner.spread=2 planner.min_steps=50 "
+TINY = ["overrides=budgets.values=[4e9,8e9] planner.sizes=3 planner.spread=2 planner.min_steps=50 "
         "model.kwargs.n_layer=1 dataset.seq_len=32 training.batch_size=8 training.ckpt_every_steps=50"]
 
 
