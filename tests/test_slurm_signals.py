@@ -38,7 +38,7 @@ def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, 
     from flops_fit.config import load_config
     from flops_fit.plan import plan
     cfg = load_config([*TINY, "training.num_processes=2", f"results_dir={tmp_path}"])
-    target = max(plan(cfg)["experiments"], key=lambda e: e["steps"])
+    target = max((e for e in plan(cfg)["experiments"] if e["budget_flops"] == 4e9), key=lambda e: e["steps"])
     run = tmp_path / "gpt-pysource" / "runs" / target["id"]
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", str(run / "metrics.json"), "--config",
                              "overrides=" + " ".join(TINY) + " training.num_processes=2", f"results_dir={tmp_path}"],
