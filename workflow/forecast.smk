@@ -9,8 +9,12 @@ from flops_fit.forecast.resources import rule_threads
 
 TRAIN_THREADS = rule_threads(rules.train_run.rule)  # after --set-threads
 FORECAST_OVERRIDES = list(OVERRIDES)
-if CFG["forecast"].get("cores") is None and workflow.cores:
-    FORECAST_OVERRIDES.append(f"forecast.cores={int(workflow.cores)}")
+try:
+    _CORES = workflow.cores
+except Exception:  # no --cores (--report, --lint): Snakemake raises on the attribute
+    _CORES = None
+if CFG["forecast"].get("cores") is None and _CORES:
+    FORECAST_OVERRIDES.append(f"forecast.cores={int(_CORES)}")
 if CFG["forecast"].get("threads") is None:
     FORECAST_OVERRIDES.append(f"forecast.threads={TRAIN_THREADS}")
 
