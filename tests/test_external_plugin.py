@@ -122,8 +122,10 @@ def test_workflow_real_training_with_the_external_package(user_project, workflow
     sweep are checked in mock mode above (a whole real sweep takes minutes on a shared 2-core machine)."""
     from flops_fit.config import load_config
     from flops_fit.plan import plan
-    over = EXPERIMENT + ["budgets.values=[4e7]", "planner.sizes=3", "analysis.include_near_edge=true", "planner.spread=2"]
-    exps = sorted(plan(load_config(over))["experiments"], key=lambda e: e["steps"])[:2]
+    # two budgets planned (a one-budget plan is refused), two runs of the first trained
+    over = EXPERIMENT + ["budgets.values=[4e7,8e7]", "planner.sizes=3", "analysis.include_near_edge=true", "planner.spread=2"]
+    exps = sorted((e for e in plan(load_config(over))["experiments"] if e["budget_flops"] == 4e7),
+                  key=lambda e: e["steps"])[:2]
     sweep = Path("results") / "mlp-digitsflat"
     targets = [str(sweep / "plan.json")] + [str(sweep / "runs" / e["id"] / "metrics.json") for e in exps]
     r = snakemake(workflow_copy, *targets, "--cores", "2", "--config", "overrides=" + " ".join(over))
