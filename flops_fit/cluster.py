@@ -35,7 +35,7 @@ def slurm_extra(cfg: dict) -> str:
 
 def local_rules(cfg: dict) -> list:
     """Rules that execute in the workflow process even under a cluster executor."""
-    rules = ["plan", "collect", "fit_scaling_laws", "plot"]
+    rules = ["plan", "collect", "fit_scaling_laws", "plot", "forecast_vs_actual", "report_front"]
     if cfg["cluster"]["prepare_local"]:
         rules.append("prepare_data")
     if cfg["mode"] == "mock" and cfg["cluster"]["mock_local"]:
