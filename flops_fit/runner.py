@@ -11,7 +11,9 @@ Called by the per-experiment Snakemake rule through scripts/train_run.py, and by
   File problems the user must fix (damaged data, a foreign checkpoint) raise ``BadFile`` instead.
 An interrupted real run resumes from its checkpoint (flops_fit.train).
 """
+import contextlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -73,12 +75,16 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False, wait=True)
 
     ``wait``: if another live process trains this folder, wait for it (True) or raise RunLocked (False)."""
     run_dir = Path(run_dir)
-    with RunLock(run_dir, wait=wait):
+    # one lock per launch, held by its rank 0: the other ranks of `accelerate launch` / torchrun (RANK > 0)
+    # train the same folder with it and must not wait on it (they would deadlock rank 0's first collective)
+    main_rank = int(os.environ.get("RANK", "0") or 0) == 0
+    with RunLock(run_dir, wait=wait) if main_rank else contextlib.nullcontext():
         if not force:
             m, _ = check_result(run_dir, spec)
             if m is not None and m["status"] in DONE:
                 return m
-            set_aside_unusable(run_dir, spec)
+            if main_rank:
+                set_aside_unusable(run_dir, spec)
         return _run(spec, run_dir, threads)
 
 

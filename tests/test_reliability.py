@@ -80,6 +80,21 @@ class TestRunLock:
         assert m["status"] == "completed" and "which is gone; taking it over" in capfd.readouterr().err
         assert not (tmp_path / "run" / ".lock").exists()
 
+    def test_the_other_ranks_of_a_launch_do_not_wait_on_rank_0s_lock(self, tmp_path, monkeypatch):
+        # accelerate launch / torchrun: rank 0 holds the folder's lock for the launch; rank 1 trains with it
+        # (waiting would deadlock rank 0's first collective: the multi-process SIGTERM test hung on it)
+        spec = _mock_spec(tmp_path)
+        holder = _start_holder(spec, tmp_path / "run", tmp_path, 30)
+        try:
+            monkeypatch.setenv("RANK", "1")
+            assert run_experiment(spec, tmp_path / "run", wait=False)["status"] == "completed"
+            monkeypatch.setenv("RANK", "0")
+            with pytest.raises(RunLocked):
+                run_experiment(spec, tmp_path / "run", wait=False)
+        finally:
+            holder.kill()
+            holder.wait()
+
     def test_record_fallback_detects_dead_pid(self, tmp_path):
         from flops_fit.runlock import is_stale
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
