@@ -95,7 +95,8 @@ def synthetic_measure(calls):
 
 @pytest.fixture
 def quickstart(tmp_path):
-    cfg = load_config(["preset=quickstart", f"results_dir={tmp_path}", "forecast.pipeline=false"])
+    cfg = load_config(["preset=quickstart", f"results_dir={tmp_path}", "forecast.pipeline=false",
+                       "forecast.precision_sims=10"])  # the precision Monte Carlo is tested elsewhere
     return cfg, plan(cfg)
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, run_mock_sweep, snakemake
 from slurm_local import SlurmSetupError, ensure_slurm
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker starts and drives the test Slurm
 
 # 2 budgets planned (a plan must be fittable), the 3 sizes of the first trained: a 1-layer GPT: 470-1,770 steps of a few ms, a checkpoint every 50 steps
 TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "planner.spread=2", "planner.min_steps=50",
@@ -58,9 +58,16 @@ def test_mock_sweep_sent_through_slurm_fits_like_a_local_run(cluster_wf, tmp_pat
         assert fits[0][key] == fits[1][key], key
     assert (tmp_path / "slurm" / "gpt-pysource-quick-mock" / "logs" / "fit.log").is_file()  # logs beside results
 
-    # the default (cluster.mock_local=true): mock runs stay in the workflow process
-    r = through_slurm(cluster_wf, *MOCK, f"results_dir={tmp_path}/default", extra=("-n",))
-    assert r.returncode == 0 and "localrule train_run:" in r.stdout, r.stdout[-3000:]
+    # the default (cluster.mock_local=true): a mock run stays in the workflow process (one run, for real:
+    # a dry run prints every rule as "rule", local or not)
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan, sweep_dir
+    cfg = load_config(["preset=quick", "mode=mock", *MOCK[2].removeprefix("overrides=").split(),
+                       f"results_dir={tmp_path}/default"])
+    one = sweep_dir(cfg) / "runs" / plan(cfg)["experiments"][0]["id"] / "metrics.json"
+    r = through_slurm(cluster_wf, *MOCK, f"results_dir={tmp_path}/default", extra=(str(one),))
+    assert r.returncode == 0 and one.is_file(), r.stdout[-3000:]
+    assert "localrule train_run:" in r.stdout and "has been submitted" not in r.stdout, r.stdout[-3000:]
 
 
 def _slurm_job_of(exp: str):
