@@ -129,7 +129,7 @@ def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
                                   ms=4.5, label=ADDED_LABEL[how]))
     if flags.get("near"):
         handles.append(Line2D([], [], color="0.3", ls="--", lw=0.9, marker="*", ms=7, mfc="white", mec="black",
-                              mew=0.4, label="near_edge: optimum within\none grid step of the edge\n(not in the laws)"))
+                              mew=0.4, label="near_edge: optimum or its\ninterval at the edge\n(not in the laws)"))
     if flags.get("bad") or flags.get("edge"):
         handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9, label="parabola not used"))
     fig.legend(handles=handles, loc="outside right center", title="Compute budget")
