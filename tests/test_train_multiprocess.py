@@ -21,6 +21,7 @@ Path(sys.argv[3], f"rank{os.environ['RANK']}.json").write_text(json.dumps(m))
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("port29500")  # torchrun and accelerate launch share the default rendezvous port
 def test_two_processes_match_one(pysource, tmp_path):  # noqa: F811
     spec = make_spec(pysource, steps=12, micro_batch_size=2)
     one = train(spec, tmp_path / "one", threads=1)
