@@ -60,7 +60,7 @@ def job_times(wf: Path, sweep: str) -> dict:
     """{id: (start, end)} of every train_run job, from its log file (created at job start, last written at
     the job's final line: the process's exit is ~0.1 s later)."""
     out = {}
-    for log in (wf / "logs" / sweep / "train").glob("*.log"):
+    for log in (wf / "results" / sweep / "logs" / "train").glob("*.log"):  # logs live beside the results
         out[log.stem] = (birth_time(log), log.stat().st_mtime)
     return out
 
