@@ -70,6 +70,11 @@ def set_aside_unusable(run_dir, spec=None, *, say=None) -> str | None:
     return note
 
 
+def is_launch_main() -> bool:
+    """True in a plain process and in rank 0 of `accelerate launch` / torchrun (they set RANK for every rank)."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 def run_experiment(spec: dict, run_dir, *, threads=None, force=False, wait=True) -> dict:
     """Train (or simulate) ``spec`` into ``run_dir``; return the metrics written to run_dir/metrics.json.
 
@@ -77,7 +82,7 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False, wait=True)
     run_dir = Path(run_dir)
     # one lock per launch, held by its rank 0: the other ranks of `accelerate launch` / torchrun (RANK > 0)
     # train the same folder with it and must not wait on it (they would deadlock rank 0's first collective)
-    main_rank = int(os.environ.get("RANK", "0") or 0) == 0
+    main_rank = is_launch_main()
     with RunLock(run_dir, wait=wait) if main_rank else contextlib.nullcontext():
         if not force:
             m, _ = check_result(run_dir, spec)

@@ -40,6 +40,7 @@ def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, 
     cfg = load_config([*TINY, "training.num_processes=2", f"results_dir={tmp_path}"])
     target = max((e for e in plan(cfg)["experiments"] if e["budget_flops"] == 4e9), key=lambda e: e["steps"])
     run = tmp_path / "gpt-pysource" / "runs" / target["id"]
+    train_log = tmp_path / "gpt-pysource" / "logs" / "train" / f"{target['id']}.log"
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", str(run / "metrics.json"), "--config",
                              "overrides=" + " ".join(TINY) + " training.num_processes=2", f"results_dir={tmp_path}"],
                             cwd=workflow_copy, text=True,
@@ -55,9 +56,8 @@ def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, 
             time.sleep(0.1)
         if not launcher:
             os.killpg(proc.pid, signal.SIGKILL)
-            logs = tmp_path / "gpt-pysource" / "logs" / "train" / f"{target['id']}.log"
             pytest.fail("no checkpoint with its launcher within 240 s:\n" + proc.communicate()[0][-2000:] +
-                        (logs.read_text()[-2000:] if logs.is_file() else ""))
+                        (train_log.read_text()[-2000:] if train_log.is_file() else ""))
         ps = dict(_procs())
         assert b"bash" not in ps.get(_ppid(launcher), [b""])[0]  # exec: no shell between Snakemake and the launcher
         workers = [pid for pid, argv in ps.items() if _ppid(pid) == launcher and any(b"train_run.py" in a for a in argv)]
@@ -67,7 +67,7 @@ def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, 
         os.kill(launcher, signal.SIGTERM)
         out = proc.communicate(timeout=180)[0]
         assert proc.returncode != 0 and not (run / "metrics.json").exists(), out[-2000:]
-        log = (tmp_path / "gpt-pysource" / "logs" / "train" / f"{target['id']}.log").read_text()
+        log = train_log.read_text()
         assert "signal 15: checkpoint saved at step" in log, log[-3000:]
         step = json.loads((run / "ckpt" / "ckpt.json").read_text())["step"]
         assert 0 < step < target["steps"]

@@ -53,9 +53,9 @@ def _has_checkpoint(run_dir: Path) -> bool:
 def segment_timer(run_dir):
     """Time one training process's work on a run into run_dir/timing.jsonl (also when it is interrupted).
     A run already complete records nothing; a fresh start (no checkpoint to resume) starts a new file."""
-    from flops_fit.runner import is_complete
+    from flops_fit.runner import is_complete, is_launch_main
     run_dir = Path(run_dir)
-    if is_complete(run_dir) or os.environ.get("RANK", "0") != "0":  # one record per run, by the main process
+    if is_complete(run_dir) or not is_launch_main():  # one record per run, by the main process
         yield
         return
     start = process_start_time()
