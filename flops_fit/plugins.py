@@ -8,6 +8,7 @@ import inspect
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 DATA_FUNCTIONS = ("prepare", "loader", "example_batch", "units")
 
@@ -70,14 +71,19 @@ class Plugins:
 
 
 def load_plugins(cfg: dict, *, probe: bool = True) -> Plugins:
-    """Load and check the plugins named by ``cfg`` (cached per distinct plugin config)."""
+    """Load and check the plugins named by ``cfg`` (cached per distinct plugin config).
+
+    The probe's verdict is kept in ``<results_dir>/.cache/probe-<key>.json``: the key hashes the plugin
+    config, the torch version and the source of every module loaded from the plugins' folders, so editing a
+    plugin (or a helper module beside it) probes it again. Only a passing verdict is kept."""
     import json
     key = json.dumps({k: cfg[k] for k in ("model", "dataset", "loss")}, sort_keys=True, default=str)
-    return _load_cached(key, probe)
+    cache_dir = str(Path(cfg["results_dir"]) / ".cache") if probe and cfg.get("results_dir") else None
+    return _load_cached(key, probe, cache_dir)
 
 
 @lru_cache(maxsize=8)
-def _load_cached(key: str, probe: bool) -> Plugins:
+def _load_cached(key: str, probe: bool, cache_dir=None) -> Plugins:
     import json
     cfg = json.loads(key)
     m, d, l = cfg["model"], cfg["dataset"], cfg["loss"]
@@ -87,8 +93,42 @@ def _load_cached(key: str, probe: bool) -> Plugins:
         loss_path=l["plugin"], loss=_check_loss(l["plugin"]),
     )
     if probe:
-        _probe(p, m["size"])
+        verdict = Path(cache_dir) / f"probe-{_probe_key(key, p)}.json" if cache_dir else None
+        if verdict is None or not verdict.is_file():
+            _probe(p, m["size"])
+            if verdict is not None:
+                try:
+                    from .io import atomic_write_json
+                    atomic_write_json(verdict, {"probe": "passed", "plugins": cfg})
+                except OSError:
+                    pass  # a read-only results folder: the probe runs again next time
     return p
+
+
+def _probe_key(key: str, p: Plugins) -> str:
+    """Hash of the plugin config, torch's version and the source of every loaded module from the plugins' folders."""
+    import hashlib
+    import sys
+    import torch
+    packages, folders = set(), set()  # a package: everything under its folder; a module: its sibling modules
+    for obj in (p.model_cls, p.data, p.loss):
+        name = getattr(obj, "__module__", None) if not inspect.ismodule(obj) else obj.__name__
+        top = sys.modules.get((name or "").split(".")[0])
+        f = getattr(top, "__file__", None)
+        if f:
+            (packages if hasattr(top, "__path__") else folders).add(Path(f).resolve().parent)
+    h = hashlib.sha256(f"{key}|torch {torch.__version__}".encode())
+    for name, mod in sorted(list(sys.modules.items()), key=lambda kv: kv[0]):
+        f = getattr(mod, "__file__", None)
+        if not (f and f.endswith(".py")):
+            continue
+        path = Path(f).resolve()
+        if path.parent in folders or any(root in path.parents for root in packages):
+            try:
+                h.update(name.encode() + path.read_bytes())
+            except OSError:
+                h.update(name.encode())
+    return h.hexdigest()[:12]
 
 
 def _check_model_class(m: dict):

@@ -125,3 +125,33 @@ class TestBrokenPlugins:
         assert "\n" not in msg and "Fix:" in msg and "plugin '" in msg
         for w in words:
             assert w in msg, msg
+
+
+class TestProbeVerdictCache:
+    """The probe's passing verdict is kept on disk; any change to a plugin's source (or a helper module beside it)
+    probes again, and a failing probe keeps nothing."""
+
+    def test_kept_reused_and_renewed_on_an_edited_helper(self, good, tmp_path, monkeypatch):
+        import sys
+
+        import flops_fit.plugins as P
+        calls, real = [], P._probe
+        monkeypatch.setattr(P, "_probe", lambda p, size: (calls.append(1), real(p, size)))
+        _write(good, "ff_test_helper", "SCALE = 1\n")
+        _write(good, "ff_test_model", "import ff_test_helper\n" + GOOD_MODEL)
+        cfg = _cfg(extra=[f"results_dir={tmp_path / 'res'}"])
+        load_plugins(cfg)
+        assert len(calls) == 1 and len(list((tmp_path / "res" / ".cache").glob("probe-*.json"))) == 1
+        P._load_cached.cache_clear()
+        load_plugins(cfg)
+        assert len(calls) == 1, "a second load must reuse the verdict"
+        _write(good, "ff_test_helper", "SCALE = 2\n")  # an edited helper module: probed again
+        P._load_cached.cache_clear()
+        load_plugins(cfg)
+        assert len(calls) == 2
+        _write(good, "ff_test_loss", GOOD_LOSS.replace("return F.cross_entropy", "return float('nan') * F.cross_entropy"))
+        del sys.modules["ff_test_loss"]
+        P._load_cached.cache_clear()
+        with pytest.raises(PluginError, match="non-finite"):
+            load_plugins(cfg)
+        assert len(list((tmp_path / "res" / ".cache").glob("probe-*.json"))) == 2, "a failing probe keeps no verdict"

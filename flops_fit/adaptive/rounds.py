@@ -16,9 +16,6 @@ import numpy as np
 from flops_fit.config import stable_hash
 from flops_fit.plan import PlanContext, fmt_sci, nearest, sweep_dir
 
-from .extend import extension_targets
-from .predict import predict_optimum, runs_frame
-from .steer import prior_grid, steer
 
 SCHEMA = "flops-fit/adaptive-round/v1"
 # config sections that decide a round's plan (budgets enter through the results each round is given)
@@ -57,6 +54,11 @@ def round_path(cfg: dict, budget: float, rnd: int) -> Path:
 def plan_round(ctx: PlanContext, budget: float, rnd: int, records) -> dict:
     """The round `rnd` plan of `budget`. records: metrics.json dicts; round 0 of a budget planned from earlier
     results uses those of the earlier budgets, round r > 0 those of this budget's rounds 0..r-1."""
+    # imported here: the workflow imports this module at every parse, and the fits (lmfit) cost ~2 s to import
+    from .extend import extension_targets
+    from .predict import predict_optimum, runs_frame
+    from .steer import prior_grid, steer
+
     cfg = ctx.cfg
     pl = cfg["planner"]
     bs = budgets(cfg)
