@@ -102,6 +102,15 @@ class TestSteer:
         g = steer(1e9, self.pred(*pred), self.PL)
         assert g.planned_by == "prior" and g.centre == pytest.approx(9.0) and why in g.reason
 
+    @pytest.mark.parametrize("pred", [(math.nan, math.nan, "too_few_budgets"), (9.5, 1.0, "ok")])
+    def test_a_fallback_with_an_earlier_vertex_re_anchors_the_prior_at_the_prior_spread(self, pred):
+        step = 2 * math.log10(4.0) / 6
+        g = steer(1e9, self.pred(*pred), self.PL, anchor=math.log10(2.8))   # the prior's N* was 2.8x too small
+        assert g.planned_by == "adaptive" and g.centre == pytest.approx(9 + round(math.log10(2.8) / step) * step)
+        assert g.spread == pytest.approx(4.0) and "re-anchored the prior" in g.reason
+        small = steer(1e9, self.pred(*pred), self.PL, anchor=0.5 * step)   # under a grid step: the prior grid
+        assert small.planned_by == "prior" and small.centre == pytest.approx(9.0)
+
     def test_one_finished_budget_is_not_enough_to_predict(self, tmp_path):
         cfg = cfg_for(tmp_path, "budgets.values=[1e18]")
         ms = [run_experiment(s, tmp_path / s["id"]) for s in plan(cfg)["experiments"]]
@@ -123,6 +132,18 @@ class TestExtend:
             assert ext, "the planted edge optimum needs extension"
             assert all(n > max(prior_n) for n in ext) if side == "above" else all(n < min(prior_n) for n in ext)
             assert len(ext) <= 4
+
+    def test_losses_with_no_curvature_and_an_inner_minimum_widen_the_grid_on_both_sides(self):
+        from flops_fit.adaptive.extend import extension_targets
+        n = 1e8 * 2.0 ** np.arange(5)
+        loss = [3.02, 3.00, 3.03, 3.04, 3.03]   # noise over a narrow grid: a parabola opening downwards
+        runs = pd.DataFrame({"id": [f"r{i}" for i in range(5)], "budget": 1e19, "C": 1e19, "N": n, "D": 1e19 / (6 * n),
+                             "loss": loss, "status": "completed", "planned_by": "prior", "knob": range(5),
+                             "target": n})
+        targets, decision = extension_targets(runs, 3)
+        assert decision["position"] == "flat" and decision["added"] == 2 and "no curvature" in decision["why"]
+        assert targets[0] == pytest.approx(5e7) and targets[1] == pytest.approx(3.2e9)   # the lower side first
+        assert extension_targets(runs, 1)[0] == pytest.approx([5e7])
 
     def test_extension_stops_at_planner_extend_and_says_so(self, tmp_path):
         cfg = cfg_for(tmp_path, "planner.tokens_per_param=4096", "planner.extend=1", "budgets.values=[1e19]")

@@ -30,6 +30,7 @@ class Prediction:
     reason: str
     budgets: tuple        # the earlier budgets whose vertex entered the power law
     based_on: tuple       # ids of every run given to the fit
+    vertices: tuple = ()  # (budget, N*) of each earlier budget with a vertex inside its sizes (for the fallback)
 
     @property
     def halfwidth(self) -> float:
@@ -95,11 +96,12 @@ def predict_optimum(runs: pd.DataFrame, budget: float) -> Prediction:
     # leave them out of the reported laws; edge extension is what moves them inward)
     a2 = fit_approach2(used, include_near_edge=True)
     ok = a2.ok_budgets
+    vertices = tuple((float(b.budget), float(b.n_star)) for b in ok)
     if len(ok) < 2 or a2.n_star.status not in ("ok", "two_points"):   # two budgets: a line, no interval of its own
         bad = ", ".join(f"{b.budget:.3g}: {b.status}" for b in a2.budgets if b.status != "ok")
         return Prediction(budget, nan, nan, 0, nan, "too_few_budgets",
                           f"{len(ok)} earlier budget(s) with an IsoFLOP vertex inside their sizes; need 2 ({bad})",
-                          tuple(b.budget for b in ok), ids)
+                          tuple(b.budget for b in ok), ids, vertices)
     by_id = used.set_index("id")
     rss, dof, unit_vars = 0.0, 0, []
     for b in ok:
@@ -117,11 +119,11 @@ def predict_optimum(runs: pd.DataFrame, budget: float) -> Prediction:
     pred = float(np.log10(a2.n_star.k) + a2.n_star.exponent * l0)
     if dof <= 0:
         return Prediction(budget, pred, nan, 0, a2.n_star.exponent, "no_noise_estimate",
-                          "every earlier budget has exactly 3 sizes: no residuals to size the interval", 
-                          tuple(b.budget for b in ok), ids)
+                          "every earlier budget has exactly 3 sizes: no residuals to size the interval",
+                          tuple(b.budget for b in ok), ids, vertices)
     var = float(np.sum(w ** 2 * np.asarray(unit_vars))) * rss / dof
     if len(ok) > 2:
         resid = xs - (np.log10(a2.n_star.k) + a2.n_star.exponent * logc)
         var = max(var, float(np.sum(resid ** 2) / (len(ok) - 2)) * float(np.sum(w ** 2)))
     return Prediction(budget, pred, float(np.sqrt(var)), dof, a2.n_star.exponent, "ok",
-                      f"Approach 2 over {len(ok)} earlier budget(s)", tuple(b.budget for b in ok), ids)
+                      f"Approach 2 over {len(ok)} earlier budget(s)", tuple(b.budget for b in ok), ids, vertices)

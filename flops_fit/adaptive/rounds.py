@@ -76,7 +76,8 @@ def plan_round(ctx: PlanContext, budget: float, rnd: int, records) -> dict:
         if needs_earlier(cfg, index):
             earlier = runs[runs["budget"] < budget].reset_index(drop=True)
             pred = predict_optimum(earlier, budget)
-            grid = steer(n0, pred, pl)
+            offsets = [np.log10(n / ctx.prior(b)) for b, n in pred.vertices]
+            grid = steer(n0, pred, pl, anchor=float(np.mean(offsets)) if offsets else float("nan"))
         else:
             grid = prior_grid(n0, pl)
             grid_reason = (f"one of the first {out['adaptive_k']} budgets: prior grid" if pl.get("adaptive")

@@ -3,7 +3,10 @@
 All in log10 N. The prior grid is planner.sizes points over [c0 - h0, c0 + h0], c0 = log10 of the prior optimum,
 h0 = log10(planner.spread), step s0 = 2 h0 / (sizes - 1).
 - Fallback: a prediction that failed, or whose interval is wider than twice the prior grid (the data know less
-  than the prior's grid covers), keeps the prior grid, with the reason recorded.
+  than the prior's grid covers), keeps the prior grid, with the reason recorded; re-anchored, when at least one
+  earlier budget has its vertex inside its sizes: the prior's own scaling (N0(C) from planner.tokens_per_param),
+  moved by how far off it was there (`anchor`: the mean log10 N*/N0 of those budgets), at the prior spread. A
+  prior 8x off in tokens per parameter is ~2.8x off in N at every budget, which one budget measures.
 - Centre: the predicted optimum, snapped to whole prior grid steps from the prior centre (so the sizes stay on
   the prior grid's lattice: the same models, measured once); a predicted shift smaller than one prior grid step
   keeps the prior centre (hysteresis: noise in the early budgets does not move a grid).
@@ -44,18 +47,26 @@ def prior_grid(n0: float, planner: dict) -> Grid:
     return Grid(math.log10(n0), math.log10(planner["spread"]), int(planner["sizes"]), "prior", "prior grid")
 
 
-def steer(n0: float, pred: Prediction, planner: dict) -> Grid:
-    """The grid for a later budget: the prior grid (fallback, hysteresis) or one centred on the prediction."""
+def steer(n0: float, pred: Prediction, planner: dict, anchor: float = float("nan")) -> Grid:
+    """The grid for a later budget: the prior grid (fallback, hysteresis), the prior re-anchored on the earlier
+    budgets' vertices (fallback with anchor = their mean log10 N*/N0), or one centred on the prediction."""
     prior = prior_grid(n0, planner)
     h0, n = prior.half_span, prior.sizes
     step0 = 2 * h0 / (n - 1)
-    if pred.status != "ok" or not np.isfinite(pred.log10_n):
-        return Grid(prior.centre, h0, n, "prior", f"fallback to the prior grid: {pred.reason}")
     hw = pred.halfwidth
-    if not np.isfinite(hw) or hw > 2 * h0:
-        return Grid(prior.centre, h0, n, "prior",
-                    f"fallback to the prior grid: the prediction N* = {10 ** pred.log10_n:.3g} is too uncertain "
-                    f"(95% interval x/÷ {10 ** hw:.3g}, wider than twice the prior spread {10 ** h0:.3g})")
+    why = None
+    if pred.status != "ok" or not np.isfinite(pred.log10_n):
+        why = pred.reason
+    elif not np.isfinite(hw) or hw > 2 * h0:
+        why = (f"the prediction N* = {10 ** pred.log10_n:.3g} is too uncertain (95% interval x/÷ {10 ** hw:.3g}, "
+               f"wider than twice the prior spread {10 ** h0:.3g})")
+    if why is not None:
+        if np.isfinite(anchor) and abs(anchor) >= step0:
+            steps = int(round(anchor / step0))
+            return Grid(prior.centre + steps * step0, h0, n, "adaptive",
+                        f"{why}; re-anchored the prior on {len(pred.vertices)} earlier vertex(es) (the prior's N* was "
+                        f"x {10 ** -anchor:.3g} theirs): moved {steps:+d} grid steps")
+        return Grid(prior.centre, h0, n, "prior", f"fallback to the prior grid: {why}")
     shift = pred.log10_n - prior.centre
     moved = abs(shift) >= step0
     steps = int(round(shift / step0)) if moved else 0
