@@ -1,7 +1,7 @@
 """Does the precision forecast say what a user will see? Forecast sd of a (N* ~ C^a) and of N*(target)
 against the spread over >= 100 mock sweeps of the same plan with different noise seeds.
 
-    python benchmarks/forecast_precision.py [--sweeps 100] [--sims 200]
+    python benchmarks/forecast_precision.py [--sweeps 100] [--sims 200] [--case '0.5 %']
 
 Each mock sweep goes through the whole in-process pipeline: config with seed=s (so every experiment's
 noise seed changes, as in a user's sweep), plan, flops_fit.runner (mock mode writes metrics.json),
@@ -53,12 +53,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sweeps", type=int, default=100)
     ap.add_argument("--sims", type=int, default=200)
+    ap.add_argument("--case", default="", help="only the cases whose name contains this, e.g. '0.5 %%'")
     args = ap.parse_args()
     cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True).stdout.strip()
     print(f"# {cpu or platform.processor()}; load average at start {open('/proc/loadavg').read().split()[:3]}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, ov) in enumerate(CASES.items()):
+            if args.case not in name:
+                continue
             t0 = time.time()
             obs = pd.DataFrame([mock_sweep(tmp, f"c{i}s{s}", ov + [f"seed={s}"])[0]
                                 for s in range(1, args.sweeps + 1)])
@@ -71,10 +74,14 @@ def main():
             fc_pilot = forecast_precision(cfg, plan(cfg), prior=str(pilot), n_sims=args.sims, seed=987654)
             for k, nk in (("approach2", "n2"), ("approach3", "n3")):
                 spread = float(np.nanstd(obs[k], ddof=1))
+                vals = obs[k].dropna().to_numpy()   # the observed sd's own sampling error: resample the sweeps
+                boot = np.random.default_rng(0).choice(vals, (2000, len(vals))).std(axis=1, ddof=1)
+                b_lo, b_hi = np.percentile(boot, [2.5, 97.5])
                 nsd = float(np.nanstd(np.log(obs[nk]), ddof=1))
                 f, fp = fc["planned"]["approaches"][k], fc_pilot["planned"]["approaches"][k]
                 rows.append({"case": name, "approach": k, "sweeps": int(obs[k].notna().sum()),
                              "observed sd(a)": spread, "forecast sd(a)": f["a_sd"], "ratio": f["a_sd"] / spread,
+                             "ratio 95% (sweeps resampled)": f"{f['a_sd'] / b_hi:.2f}-{f['a_sd'] / b_lo:.2f}",
                              "pilot-prior forecast": fp["a_sd"], "pilot ratio": fp["a_sd"] / spread,
                              "CR bound": fc["planned"]["cramer_rao"]["a_sd"],
                              "observed sd ln N*": nsd, "forecast sd ln N*": f["n_star"][0]["ln_sd"],

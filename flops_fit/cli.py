@@ -189,12 +189,12 @@ def forecast_main(argv=None):
     args = ap.parse_args(argv)
 
     def go():
-        from .forecast.build import run_forecast
+        from .forecast.build import plan_to_forecast, run_forecast
         from .forecast.calibrate import CalibrationError
-        from .plan import plan, sweep_dir
+        from .plan import sweep_dir
         cfg = load_config(args.overrides)
         try:
-            run_forecast(cfg, plan(cfg), Path(args.out) if args.out else sweep_dir(cfg))
+            run_forecast(cfg, plan_to_forecast(cfg), Path(args.out) if args.out else sweep_dir(cfg))
         except CalibrationError as e:
             raise ValueError(str(e)) from None
     _run(go)

@@ -6,9 +6,8 @@ import argparse
 import sys
 
 from flops_fit.config import ConfigError, load_config
-from flops_fit.forecast.build import run_forecast
+from flops_fit.forecast.build import plan_to_forecast, run_forecast
 from flops_fit.forecast.calibrate import CalibrationError
-from flops_fit.plan import plan
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", required=True)
@@ -16,6 +15,6 @@ ap.add_argument("overrides", nargs="*")
 args = ap.parse_args()
 try:
     cfg = load_config(args.overrides)
-    run_forecast(cfg, plan(cfg), args.out)
+    run_forecast(cfg, plan_to_forecast(cfg), args.out)
 except (ConfigError, CalibrationError, ValueError) as e:
     sys.exit(f"error: {e}")

@@ -217,3 +217,13 @@ class TestDriver:
         ids = {e["id"] for e in cur["experiments"]}
         assert {m["id"] for m in first["metrics"]} <= ids
         assert any(e["budget_flops"] == 1e21 for e in cur["experiments"])
+
+    def test_the_forecast_of_a_steered_sweep_follows_the_rounds_written_so_far(self, tmp_path):
+        from flops_fit.forecast.build import plan_to_forecast
+        cfg = cfg_for(tmp_path, f"planner.tokens_per_param={WRONG_HIGH}", "planner.adaptive=true", "planner.extend=2",
+                      "budgets.values=[1e17,1e18,1e19]")
+        before = {e["id"] for e in plan_to_forecast(cfg)["experiments"]}
+        assert before == {e["id"] for e in plan(cfg)["experiments"]}   # nothing planned yet: the prior grid
+        out = run_steered(cfg)
+        after = {e["id"] for e in plan_to_forecast(cfg)["experiments"]}
+        assert after == {m["id"] for m in out["metrics"]} and after != before

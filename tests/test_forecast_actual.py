@@ -134,6 +134,23 @@ class TestEta:
         line = Eta(tmp_path, ["r0", "r1", "r2", "r3"], slots=2).line()
         assert line.startswith("ETA: 1 of 4 runs done; runs take 2.00x their forecast") and "60 s" in line
 
+    def test_a_steered_sweep_counts_the_runs_planned_so_far_and_forecasts_the_new_ones(self, tmp_path):
+        _run(tmp_path, "r0", segments=[(0.0, 10.0)])
+        _forecast(tmp_path, {"r0": 10.0, "r1": 10.0})    # the prior grid: r0, r1; the sweep re-planned r1 as "new"
+        fc = json.loads((tmp_path / "forecast.json").read_text())
+        fc["calibration"] = {"points": [{"params": 1e4, "flops_per_step": 1e8, "step_s": [0.01] * 3, "eval_s": [0.0] * 3,
+                                         "ckpt_s": [0.0] * 3, "startup_s": [2.0] * 3, "teardown_s": [0.0] * 3,
+                                         "peak_mem_mb": 100.0}]}
+        (tmp_path / "forecast.json").write_text(json.dumps(fc))
+        new = {"id": "new", "budget_flops": 1e11, "params": 1e4, "size": {"d_model": 8}, "steps": 1000,
+               "flops_planned": 1e11, "flops_per_unit": 1e6, "units_per_step": 100,
+               "training": {"eval_every": 0, "ckpt_every_steps": 0, "ckpt_every_minutes": 0}}
+        plan_now = [{"id": "r0"}, new]
+        e = Eta(tmp_path, [], slots=1, experiments=lambda: plan_now).estimate()
+        n_evals = (1000 - 1) // 250 + 1   # eval_every 0: about 4 per run, each 0 s here
+        assert e["done"] == 1 and e["total"] == 2 and n_evals == 4
+        assert e["left_s"] == pytest.approx(2.0 + 1000 * 0.01)   # startup + steps x step_s, from the calibration
+
     def test_no_forecast_no_line(self, tmp_path):
         assert Eta(tmp_path, ["r0"], slots=1).line() is None
 

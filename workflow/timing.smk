@@ -26,4 +26,9 @@ def eta_slots():
 
 
 if workflow.is_main_process:
-    add_eta_to_log(Eta(SWEEP, list(SPECS), slots=eta_slots()))
+    if STEERING:   # later budgets are planned as the sweep runs: the ETA reads the rounds written so far
+        from flops_fit.adaptive.driver import current_plan
+
+        add_eta_to_log(Eta(SWEEP, [], slots=eta_slots(), experiments=lambda: current_plan(CFG, PLAN)["experiments"]))
+    else:
+        add_eta_to_log(Eta(SWEEP, list(SPECS), slots=eta_slots()))

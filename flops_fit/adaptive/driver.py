@@ -42,11 +42,12 @@ def run_steered(cfg: dict, *, train=run_experiment, write=True) -> dict:
     return {"rounds": rounds, "metrics": [m for b in by_budget.values() for m in b]}
 
 
-def current_plan(cfg: dict) -> dict:
-    """The experiments planned so far: every round file on disk, and the prior grid (flops_fit.plan.plan) for
-    budgets not planned yet. What a forecast of a running steered sweep should use."""
+def current_plan(cfg: dict, prior: dict | None = None) -> dict:
+    """The experiments planned so far: every round file on disk, and the prior grid (flops_fit.plan.plan, or
+    `prior` when the caller has it) for budgets not planned yet. What the forecast and the ETA of a steered
+    sweep use."""
     from flops_fit.plan import plan
-    prior = plan(cfg)
+    prior = prior or plan(cfg)
     exps, planned = [], set()
     for budget in budgets(cfg):
         r = 0

@@ -23,6 +23,17 @@ SCHEMA = "flops-fit/forecast/v1"
 SECTIONS = [("precision", "flops_fit.forecast.precision", "forecast_precision")]
 
 
+def plan_to_forecast(cfg: dict) -> dict:
+    """The static plan; for a steered sweep (docs/adaptive.md) the experiments planned so far: its rounds on
+    disk, and the prior grid of the budgets not planned yet (so a forecast made mid-sweep follows the fit)."""
+    from flops_fit.adaptive.rounds import is_steering
+    from flops_fit.plan import plan
+    if is_steering(cfg):
+        from flops_fit.adaptive.driver import current_plan
+        return current_plan(cfg)
+    return plan(cfg)
+
+
 def slots_for(fc: dict, machine: dict, nproc: int) -> dict:
     """Parallel jobs the sweep will run and the cores/GPUs behind them."""
     threads = int(fc.get("threads") or 1)

@@ -3,6 +3,11 @@ compared with their forecast, list-scheduled (longest first) on the job slots.
 
 The workflow prints it under Snakemake's "Finished jobid: ... (Rule: train_run)" line (workflow/timing.smk);
 `Eta(...).line()` works anywhere. Nothing here is printed without a forecast.json.
+
+A steered sweep (docs/adaptive.md) re-plans its later budgets as it runs: `experiments` is then a function
+returning the experiments planned so far (the rounds written, the prior grid of the rest), read at each
+estimate; a run the forecast did not plan (a re-centred or added size) is forecast with the forecast's own time
+model on its calibration points (forecast.json `calibration.points`).
 """
 import heapq
 import math
@@ -25,10 +30,23 @@ def _fmt(s: float) -> str:
 
 
 class Eta:
-    def __init__(self, sweep_dir, ids, slots: int, forecast_path=None):
+    def __init__(self, sweep_dir, ids, slots: int, forecast_path=None, experiments=None):
         self.sweep_dir, self.ids, self.slots = Path(sweep_dir), list(ids), max(1, int(slots))
         self.forecast_path = Path(forecast_path or self.sweep_dir / "forecast.json")
+        self.experiments = experiments   # None, or a function -> the current experiment specs (steered sweeps)
         self._actual = {}          # id -> actual seconds of a finished run (cached: a finished run stays finished)
+        self._model = None
+
+    def _seconds_of_unplanned(self, fc: dict, specs: list) -> dict:
+        """id -> forecast seconds of specs the forecast did not plan, from its calibration points."""
+        from .build import _experiment
+        from .timemodel import TimeModel
+        pts = (fc.get("calibration") or {}).get("points") or []
+        if not specs or not pts:
+            return {}
+        if self._model is None:
+            self._model = TimeModel(pts, mock=fc.get("mode") == "mock")
+        return {e["id"]: _experiment(e, self._model, math.inf)["seconds"] for e in specs}
 
     def estimate(self) -> dict | None:
         """{done, total, ratio, left_s, finish_at, forecast_total_s} or None without a forecast."""
@@ -36,6 +54,10 @@ class Eta:
         if fc is None:
             return None
         secs = {e["id"]: float(e["seconds"]) for e in fc["experiments"] if e.get("seconds") is not None}
+        if self.experiments is not None:
+            specs = list(self.experiments())
+            self.ids = [e["id"] for e in specs]
+            secs.update(self._seconds_of_unplanned(fc, [e for e in specs if e["id"] not in secs]))
         left, num, den = [], 0.0, 0.0
         for i in self.ids:
             run_dir = self.sweep_dir / "runs" / i
