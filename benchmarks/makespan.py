@@ -7,7 +7,7 @@ train_run job's start to the last one's end (their log files). Each is compared 
 max(total work / slots, longest job) and with the list-scheduling simulation (flops_fit.forecast.schedule)
 on that sweep's measured job durations, in the order it used.
 
-    python benchmarks/makespan.py --pairs 3                              # the quickstart: ~6 x 5-6 min quiet
+    python benchmarks/makespan.py --pairs 3                              # the quickstart: 6 sweeps x ~12.5 min quiet (75 min)
     python benchmarks/makespan.py --pairs 1 --config preset=quickstart 'overrides=budgets.values=[3e10,1e11]'
 """
 import argparse
