@@ -56,3 +56,13 @@ def run_mock_sweep(root, *overrides):
     write_runs_csv(paths, sdir / "runs.csv")
     analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True, sweep_targets=cfg["budgets"]["targets"])
     return cfg, p, sdir
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest first for the xdist workers: the grouped tests (one worker runs a group's tests one after another:
+    the real Slurm, the rendezvous port), then the slow end-to-end tests, then the rest (stable within each)."""
+    def rank(item):
+        if item.get_closest_marker("xdist_group"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+    items.sort(key=rank)
