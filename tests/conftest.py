@@ -66,3 +66,17 @@ def pytest_collection_modifyitems(config, items):
             return 0
         return 1 if item.get_closest_marker("slow") else 2
     items.sort(key=rank)
+
+
+def pytest_configure(config):
+    """--dist loadgroup keeps a group's tests on one worker (two workers must never start the same Slurm or bind
+    the same port). pytest 9.2 made node ids structured, and pytest-xdist <= 3.8 still writes the old field, so
+    groups are split silently (pytest-dev/pytest-xdist#1386). Stop with one line instead of failing elsewhere."""
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") != "loadgroup":
+        return
+    import xdist
+    from packaging.version import Version
+    if Version(pytest.__version__) >= Version("9.2") and Version(xdist.__version__) < Version("3.9"):
+        raise pytest.UsageError(f"pytest {pytest.__version__} with pytest-xdist {xdist.__version__} splits "
+                                "--dist loadgroup groups across workers (pytest-dev/pytest-xdist#1386): "
+                                "pip install 'pytest<9.2' (as .[test] pins), or run serially with -n 0")

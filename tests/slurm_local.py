@@ -5,6 +5,7 @@ this machine's CPUs, partition `cpu`, no accounting), starts munged, slurmctld a
 the node takes jobs. It reuses daemons that already answer. Every failure is one line (`SlurmSetupError`).
 The config stays at /etc/slurm/slurm.conf: the executor plugin's job step drops SLURM_CONF.
 """
+import fcntl
 import os
 import shutil
 import subprocess
@@ -103,7 +104,34 @@ def _stop(pidfile: Path) -> None:
 
 
 def ensure_slurm(timeout: float = 60.0) -> str:
-    """Install (if needed), configure and start a one-node Slurm; return the partition name."""
+    """Install (if needed), configure and start a one-node Slurm; return the partition name.
+
+    Callers in several processes (pytest workers, a benchmark beside the tests) take turns on a lock file, so
+    one never restarts the daemons under another's jobs, or starts a second munged."""
+    lock = Path("/tmp/flops-fit-slurm.lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            return _ensure(timeout)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _munged() -> None:
+    """Start munged unless one answers; one that is still starting (its socket bound) is waited for."""
+    if _run(["munge", "-n"], timeout=10).returncode == 0:
+        return
+    r = _run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"])
+    for _ in range(20):
+        if _run(["munge", "-n"], timeout=10).returncode == 0:
+            return
+        time.sleep(0.5)
+    tail = (r.stdout.strip().splitlines() or [""])[-1]
+    raise SlurmSetupError(f"munged does not answer `munge -n` (start: exit {r.returncode}: {tail}); "
+                          "see /var/log/munge/munged.log")
+
+
+def _ensure(timeout: float) -> str:
     install()
     text = conf_text(os.cpu_count() or 1, _mem_mb())
     if CONF.exists() and not CONF.read_text().startswith(MARK):
@@ -125,8 +153,7 @@ def ensure_slurm(timeout: float = 60.0) -> str:
     if not Path("/etc/munge/munge.key").exists():
         _run(["/usr/sbin/mungekey", "--create"], check=True)
         shutil.chown("/etc/munge/munge.key", "munge", "munge")
-    if _run(["munge", "-n"], timeout=10).returncode != 0:
-        _run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True)
+    _munged()
     for daemon in ("slurmctld", "slurmd"):  # restart ours: they read the config only at start
         _stop(Path(f"/run/{daemon}.pid"))
     _run(["/usr/sbin/slurmctld"], check=True)
