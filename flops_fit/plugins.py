@@ -106,18 +106,27 @@ def _load_cached(key: str, probe: bool, cache_dir=None) -> Plugins:
 
 
 def _probe_key(key: str, p: Plugins) -> str:
-    """Hash of the plugin config, torch's version and the source of every loaded module from the plugins' folders."""
+    """Hash of the plugin config, torch's version and the plugins' source (``plugin_source_hash``)."""
+    import hashlib
+    import torch
+    src = plugin_source_hash((p.model_cls, p.data, p.loss))
+    return hashlib.sha256(f"{key}|torch {torch.__version__}|{src}".encode()).hexdigest()[:12]
+
+
+def plugin_source_hash(objects) -> str:
+    """Hash of the source of every loaded module from the folders of these plugin objects (classes, functions or
+    modules): for a package, everything under its folder; for a bare module, its sibling modules. An edited
+    plugin, or an edited helper module beside it, changes it. The probe verdict and the calibration both key on it."""
     import hashlib
     import sys
-    import torch
-    packages, folders = set(), set()  # a package: everything under its folder; a module: its sibling modules
-    for obj in (p.model_cls, p.data, p.loss):
+    packages, folders = set(), set()
+    for obj in objects:
         name = getattr(obj, "__module__", None) if not inspect.ismodule(obj) else obj.__name__
         top = sys.modules.get((name or "").split(".")[0])
         f = getattr(top, "__file__", None)
         if f:
             (packages if hasattr(top, "__path__") else folders).add(Path(f).resolve().parent)
-    h = hashlib.sha256(f"{key}|torch {torch.__version__}".encode())
+    h = hashlib.sha256()
     for name, mod in sorted(list(sys.modules.items()), key=lambda kv: kv[0]):
         f = getattr(mod, "__file__", None)
         if not (f and f.endswith(".py")):
@@ -128,7 +137,7 @@ def _probe_key(key: str, p: Plugins) -> str:
                 h.update(name.encode() + path.read_bytes())
             except OSError:
                 h.update(name.encode())
-    return h.hexdigest()[:12]
+    return h.hexdigest()[:16]
 
 
 def _check_model_class(m: dict):

@@ -155,3 +155,17 @@ class TestProbeVerdictCache:
         with pytest.raises(PluginError, match="non-finite"):
             load_plugins(cfg)
         assert len(list((tmp_path / "res" / ".cache").glob("probe-*.json"))) == 2, "a failing probe keeps no verdict"
+
+    def test_the_calibration_key_follows_the_same_source_hash(self, good):
+        """The forecast's calibration cache keys on the same hash: an edited helper beside the model means new numbers."""
+        from flops_fit.forecast.calibrate import _plugin_files_hash
+        _write(good, "ff_test_helper", "SCALE = 1\n")
+        _write(good, "ff_test_model", "import ff_test_helper\n" + GOOD_MODEL)
+        spec = {"model": {"plugin": "ff_test_model:Net"}, "data": {"plugin": "ff_test_data"},
+                "loss": {"plugin": "ff_test_loss:loss"}}
+        before = _plugin_files_hash(spec)
+        assert before == _plugin_files_hash(spec)
+        _write(good, "ff_test_helper", "SCALE = 2\n")
+        assert _plugin_files_hash(spec) != before
+        missing = dict(spec, model={"plugin": "ff_no_such_module:Net"})
+        assert len(_plugin_files_hash(missing)) == 16  # a plugin that does not import hashes by its path

@@ -2,9 +2,9 @@
 concurrency the sweep will run, in fresh processes (flops_fit/forecast/probe.py); cache the numbers.
 
 The cache (results/.cache/calibration-<key>.json) is keyed by what determines the numbers: plugins (paths,
-kwargs, data config, source files), recipe (every training key but the size-dependent lr), units per step,
-mode, device and CPU model, torch and flops-fit versions, threads, processes per job, concurrency and the
-calibration's own step counts. Within a key, each size is measured once; a later forecast measures only
+kwargs, data config, source of the plugins and of the helpers beside them), recipe (every training key but the
+size-dependent lr), units per step, mode, device and CPU model, torch and flops-fit versions, threads,
+processes per job, concurrency and the calibration's own step counts. Within a key, each size is measured once; a later forecast measures only
 sizes it has not seen. Nothing is written into runs/ and nothing counts as a result.
 """
 import hashlib
@@ -39,17 +39,14 @@ def flops_per_step(spec) -> float:
 
 
 def _plugin_files_hash(spec) -> str:
-    """Hash of the plugin modules' source files (a changed model file means new numbers)."""
-    import importlib.util
-    h = hashlib.sha256()
-    for path in (spec["model"]["plugin"], spec["data"]["plugin"], spec["loss"]["plugin"]):
-        mod = path.split(":")[0]
-        try:
-            origin = importlib.util.find_spec(mod).origin
-            h.update(Path(origin).read_bytes())
-        except (ImportError, AttributeError, OSError, TypeError, ValueError):
-            h.update(mod.encode())
-    return h.hexdigest()[:16]
+    """The plugins' source hash, as the probe verdict uses it (an edited model file, or a helper beside it,
+    means new numbers). A plugin that does not import here hashes by its path only."""
+    from flops_fit.plugins import PluginError, load_object, plugin_source_hash
+    try:
+        objs = [load_object(spec[role]["plugin"], role) for role in ("model", "data", "loss")]
+    except PluginError:
+        return hashlib.sha256("|".join(spec[r]["plugin"] for r in ("model", "data", "loss")).encode()).hexdigest()[:16]
+    return plugin_source_hash(objs)
 
 
 def cache_key(spec, *, machine, threads, processes, concurrency, settings) -> dict:
