@@ -108,13 +108,9 @@ def ensure_slurm(timeout: float = 60.0) -> str:
 
     Callers in several processes (pytest workers, a benchmark beside the tests) take turns on a lock file, so
     one never restarts the daemons under another's jobs, or starts a second munged."""
-    lock = Path("/tmp/flops-fit-slurm.lock")
-    with open(lock, "a") as fh:
+    with open("/tmp/flops-fit-slurm.lock", "a") as fh:  # closing the file releases the lock
         fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            return _ensure(timeout)
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        return _ensure(timeout)
 
 
 def _munged() -> None:

@@ -4,8 +4,9 @@ concurrency the sweep will run, in fresh processes (flops_fit/forecast/probe.py)
 The cache (results/.cache/calibration-<key>.json) is keyed by what determines the numbers: plugins (paths,
 kwargs, data config, source of the plugins and of the helpers beside them), recipe (every training key but the
 size-dependent lr), units per step, mode, device and CPU model, torch and flops-fit versions, threads,
-processes per job, concurrency and the calibration's own step counts. Within a key, each size is measured once; a later forecast measures only
-sizes it has not seen. Nothing is written into runs/ and nothing counts as a result.
+processes per job, concurrency and the calibration's own step counts. Within a key, each size is measured
+once; a later forecast measures only sizes it has not seen. Nothing is written into runs/ and nothing counts
+as a result.
 """
 import hashlib
 import json
@@ -42,11 +43,11 @@ def _plugin_files_hash(spec) -> str:
     """The plugins' source hash, as the probe verdict uses it (an edited model file, or a helper beside it,
     means new numbers). A plugin that does not import here hashes by its path only."""
     from flops_fit.plugins import PluginError, load_object, plugin_source_hash
+    paths = {role: spec[role]["plugin"] for role in ("model", "data", "loss")}
     try:
-        objs = [load_object(spec[role]["plugin"], role) for role in ("model", "data", "loss")]
+        return plugin_source_hash([load_object(path, role) for role, path in paths.items()])
     except PluginError:
-        return hashlib.sha256("|".join(spec[r]["plugin"] for r in ("model", "data", "loss")).encode()).hexdigest()[:16]
-    return plugin_source_hash(objs)
+        return hashlib.sha256("|".join(paths.values()).encode()).hexdigest()[:16]
 
 
 def cache_key(spec, *, machine, threads, processes, concurrency, settings) -> dict:
