@@ -87,8 +87,12 @@ def _file_docs(cfg):
 def config_facts(cfg: dict) -> dict:
     """Read when the config is composed: a tokenizer.json's vocabulary becomes vocab_size (unless a larger
     vocab_size is set, e.g. padded to a multiple of 64); the byte tokenizer keeps the config's."""
+    src, where = cfg.get("source"), str(cfg.get("hf_path") or "")
+    if (src == "hf_disk" or (src == "hf" and where.startswith(("/", ".", "~")))) and not Path(where).expanduser().exists():
+        raise FileNotFoundError(f"dataset.hf_path={where!r}: no such folder; give the folder of a local copy "
+                                "(save_to_disk, or .parquet/.arrow/.jsonl files)")
     if tokenize.name(cfg) == "byte":
-        return {}
+        return {} if cfg.get("vocab_size") else {"vocab_size": VOCAB_SIZE}
     have, need = cfg.get("vocab_size"), tokenize.vocab_size(cfg)
     if have in (None, VOCAB_SIZE) or int(have) < need:
         if have not in (None, VOCAB_SIZE):
