@@ -169,7 +169,13 @@ class TestBadInputs:
         assert r.returncode == 2 and len(lines) == 1, r.stderr
         assert expect.format(src=src) in lines[0]
 
-    def test_vocab_smaller_than_the_largest_token_id(self, tmp_path):
+    def test_vocab_smaller_than_the_largest_token_id_stops_preparation(self, tmp_path):
         src = write_files(tmp_path / "src", "uint16", vocab=300)
-        with pytest.raises(ValueError, match=r"holds token id 299 but dataset.vocab_size=200: set the tokenizer's"):
-            tokens.prepare({**src, "vocab_size": 200}, str(tmp_path / "prep"))
+        r = subprocess.run([sys.executable, "-c", "from flops_fit.cli import train_main; train_main()",
+                            "dataset=tokens", f"dataset.train={src['train']}", f"dataset.val={src['val']}",
+                            "dataset.vocab_size=200", "dataset.seq_len=32", f"results_dir={tmp_path / 'r'}"],
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                           timeout=120)
+        errors = [line for line in r.stderr.splitlines() if "error" in line.lower()]
+        assert r.returncode == 2 and len(errors) == 1, r.stderr
+        assert f"{src['train']} holds token id 299 but dataset.vocab_size=200: set the tokenizer's" in errors[0]

@@ -115,3 +115,28 @@ class TestConfig:
             assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
             assert "training.log_with: mlflow needs the 'mlflow' package, which is not installed: pip install mlflow" \
                 in r.stderr
+
+
+SWEEP = ["dataset=tokens", "dataset.seq_len=32", "budgets.values=[3e9,1e10]", "planner.sizes=3", "planner.min_steps=20",
+         "planner.tokens_per_param=4", "planner.spread=3", "training.batch_size=8", "model.kwargs.n_layer=1"]
+
+
+@pytest.mark.slow
+def test_tiny_sweep_on_token_files_logs_every_run_to_tensorboard(tmp_path):
+    """ff-train over 2 budgets x 3 sizes on uint32 token files (~10 s): one TensorBoard run per experiment."""
+    pytest.importorskip("tensorboard")
+    src = write_files(tmp_path / "src", "uint32", n=200_000)
+    r = subprocess.run([sys.executable, "-c", "from flops_fit.cli import train_main; train_main()", *SWEEP,
+                        f"dataset.train={src['train']}", f"dataset.val={src['val']}", f"results_dir={tmp_path / 'r'}",
+                        "training.log_with=[tensorboard]", "--threads", "1"], cwd=tmp_path, capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    sweep = tmp_path / "r" / "gpt-tokens"
+    ids = sorted(p.name for p in (sweep / "runs").iterdir())
+    assert len(ids) == 6 and sorted(p.name for p in (sweep / "tensorboard").iterdir()) == ids
+    for exp in ids:
+        m = json.loads((sweep / "runs" / exp / "metrics.json").read_text())
+        s = read_scalars(sweep / "tensorboard" / exp)
+        assert SCALARS <= set(s), (exp, sorted(s))
+        assert s["tokens"][-1] == (m["steps"], m["data_units"])
+        assert s["val_loss"][-1][1] == pytest.approx(m["final_loss"], rel=1e-6)
