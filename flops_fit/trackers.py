@@ -80,7 +80,12 @@ class Tracker:
         if not self.on:
             return
         kw = {"tensorboard": {"purge_step": int(step)} if step else {}}
-        accelerator.init_trackers(str(spec.get("id", "run")), config=hparams(spec), init_kwargs=kw)
+        accelerator.init_trackers(str(spec.get("id", "run")), init_kwargs=kw)
+        for t in accelerator.trackers:
+            if t.name == "tensorboard":   # in the run's own folder (Accelerate's would add a run per process start)
+                t.writer.add_hparams(hparams(spec), {}, run_name=".")
+            else:
+                t.store_init_configuration(hparams(spec))
         atexit.register(self.flush)   # a run stopped by a signal (SystemExit) keeps what it logged
 
     def log(self, rec: dict) -> None:
