@@ -81,7 +81,7 @@ class Tracker:
             return
         kw = {"tensorboard": {"purge_step": int(step)} if step else {}}
         accelerator.init_trackers(str(spec.get("id", "run")), init_kwargs=kw)
-        for t in accelerator.trackers:
+        for t in accelerator.trackers if accelerator.is_main_process else []:   # trackers start on the main process
             if t.name == "tensorboard":   # in the run's own folder (Accelerate's would add a run per process start)
                 t.writer.add_hparams(hparams(spec), {}, run_name=".")
             else:

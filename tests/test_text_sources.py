@@ -82,6 +82,23 @@ def _cli(name, *overrides, cwd, env=None):
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=300)
 
 
+class TestHubLayoutOffline:
+    def test_a_copy_of_the_hub_repository_keeps_its_splits_offline(self, tmp_path, monkeypatch):
+        """source hf with hf_path = a local folder laid out as roneneldan/TinyStories (data/*train*, *validation*)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        (tmp_path / "TinyStories" / "data").mkdir(parents=True)
+        pq.write_table(pa.table({"text": STORIES[:-10]}), tmp_path / "TinyStories/data/train-00000-of-00001.parquet")
+        pq.write_table(pa.table({"text": STORIES[-10:]}), tmp_path / "TinyStories/data/validation-00000-of-00001.parquet")
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+        cfg = {"source": "hf", "hf_path": str(tmp_path / "TinyStories"), "seq_len": 16}
+        text.prepare(cfg, tmp_path / "data")
+        val = text.decode(np.fromfile(tmp_path / "data" / "val.bin", dtype=np.uint16))
+        assert val == "\n\n".join(STORIES[-10:])
+
+
 class TestTinyStoriesOffline:
     def test_local_copy_with_a_bpe_tokenizer_plans_and_prepares_offline(self, tmp_path):
         save_to_disk(tmp_path / "TinyStories")
