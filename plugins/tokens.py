@@ -125,10 +125,13 @@ def _fingerprint(arr: np.ndarray) -> str:
 def config_facts(cfg: dict) -> dict:
     """Read when the config is composed: the vocabulary (it sizes the model's embedding and head). The files
     are opened (not read) too, so a missing file, a wrong dtype or an empty split stops the plan in one line."""
-    vocab = _vocab(cfg)
+    vocab, seq = _vocab(cfg), int(cfg.get("seq_len", 128))
     for split, arr in splits(cfg).items():
-        if len(arr) < int(cfg.get("seq_len", 128)) + 2:
-            raise ValueError(f"the {split} split has {len(arr)} tokens; need at least seq_len + 2")
+        if len(arr) < seq + 2:
+            where = cfg["val"] if split == "val" and cfg.get("val") else f"{cfg['train']}" + (
+                " (its held-out tail)" if split == "val" else "")
+            raise ValueError(f"the {split} split, {where}, has {len(arr)} tokens; need at least seq_len + 2 = "
+                             f"{seq + 2}: give a longer file or lower dataset.seq_len")
     return {"vocab_size": vocab}
 
 

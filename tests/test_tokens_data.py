@@ -149,7 +149,7 @@ class TestBadInputs:
         ("odd", "{src}/odd.bin has 7 bytes, not a multiple of 2: not uint16 tokens"),
         ("empty", "token file {src}/empty.bin is empty"),
         ("novocab", "dataset.vocab_size is not set and no meta.json / meta.pkl beside"),
-        ("short", "the val split has 10 tokens; need at least seq_len + 2"),
+        ("short", "the val split, {src}/short.bin, has 10 tokens; need at least seq_len + 2 = 130"),
     ])
     def test_at_plan_time(self, tmp_path, case, expect):
         src = tmp_path / "src"
