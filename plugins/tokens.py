@@ -125,8 +125,9 @@ def _fingerprint(arr: np.ndarray) -> str:
 def config_facts(cfg: dict) -> dict:
     """Read when the config is composed: the vocabulary (it sizes the model's embedding and head). The files
     are opened (not read) too, so a missing file, a wrong dtype or an empty split stops the plan in one line."""
-    vocab, seq = _vocab(cfg), int(cfg.get("seq_len", 128))
-    for split, arr in splits(cfg).items():
+    parts, seq = splits(cfg), int(cfg.get("seq_len", 128))   # a missing file is named before the vocabulary
+    vocab = _vocab(cfg)
+    for split, arr in parts.items():
         if len(arr) < seq + 2:
             where = cfg["val"] if split == "val" and cfg.get("val") else f"{cfg['train']}" + (
                 " (its held-out tail)" if split == "val" else "")
