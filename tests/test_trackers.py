@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,15 +77,22 @@ class TestTensorBoard:
 
 class TestWandB:
     def test_offline_run_is_written_under_the_sweep(self, tmp_path, data, monkeypatch):
-        pytest.importorskip("wandb", reason="W&B is optional: pip install 'flops-fit[trackers]'")
+        wandb = pytest.importorskip("wandb", reason="W&B is optional: pip install 'flops-fit[trackers]'")
         monkeypatch.setenv("WANDB_MODE", "offline")
         monkeypatch.setenv("WANDB_SILENT", "true")
         cfg, d = data
-        spec = {**spec_for(cfg, d, steps=6, log_every=2, log_with=["wandb"]), "sweep": "sw"}
-        m = train(spec, tmp_path / "sw" / "runs" / spec["id"], threads=1)
-        runs = list((tmp_path / "sw" / "wandb").glob("offline-run-*"))
-        assert len(runs) == 1 and m["status"] == "completed"
-        log = (runs[0] / f"run-{spec['id']}.wandb").read_bytes()   # the run's records (protobuf), for `wandb sync`
+        spec = {**spec_for(cfg, d, steps=8, log_every=2, log_with=["wandb"]), "sweep": "sw"}
+        run = tmp_path / "sw" / "runs" / spec["id"]
+        with pytest.raises(SystemExit):
+            train(spec, run, threads=1, probe=_StopAt(4))
+        wandb.finish()   # what the stopped process's exit does (W&B's own atexit)
+        m = train(spec, run, threads=1)   # resumed: the same W&B run id (resume="allow"); `wandb sync` joins them
+        runs = sorted((tmp_path / "sw" / "wandb").glob("offline-run-*"))
+        assert len(runs) == 2 and all(f"-{spec['id']}" in r.name for r in runs) and m["status"] == "completed"
+        log, t0 = b"", time.monotonic()
+        while b"final/final_loss" not in log and time.monotonic() - t0 < 20:   # W&B's service writes it shortly after
+            time.sleep(0.2)
+            log = (runs[-1] / f"run-{spec['id']}.wandb").read_bytes()   # the resumed segment's records, for `wandb sync`
         for key in (b"train_loss", b"val_loss", b"tokens_per_s", b"final/final_loss", b"budget_flops", b"sw"):
             assert key in log, key
 
