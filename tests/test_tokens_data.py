@@ -163,19 +163,29 @@ class TestBadInputs:
         if case == "novocab":
             (src / "meta.json").unlink()
             over = ["dataset.dtype=uint16"]
-        r = _plan("dataset=tokens", f"dataset.train={files['train']}", f"dataset.val={files['val']}",
-                  f"results_dir={tmp_path / 'res'}", *over, cwd=tmp_path)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == 2 and len(lines) == 1, r.stderr
-        assert expect.format(src=src) in lines[0]
+        args = ["dataset=tokens", f"dataset.train={files['train']}", f"dataset.val={files['val']}",
+                f"results_dir={tmp_path / 'res'}", *over]
+        if case == "missing":   # through the command line once: one line on stderr, exit 2
+            r = _plan(*args, cwd=tmp_path)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(lines) == 1, r.stderr
+            msg = lines[0]
+        else:   # the same ConfigError in-process (what ff-* and the workflow print as one line)
+            from flops_fit.config import ConfigError, load_config
+            with pytest.raises(ConfigError) as e:
+                load_config(args)
+            msg = str(e.value)
+            assert "\n" not in msg
+        assert expect.format(src=src) in msg
 
-    def test_vocab_smaller_than_the_largest_token_id_stops_preparation(self, tmp_path):
+    def test_vocab_smaller_than_the_largest_token_id_stops_preparation(self, tmp_path, capsys):
+        """prepare_data as ff-train runs it (flops_fit.cli._run): one line on stderr, exit 2."""
+        from flops_fit.cli import _run
+        from flops_fit.stages import prepare_data
         src = write_files(tmp_path / "src", "uint16", vocab=300)
-        r = subprocess.run([sys.executable, "-c", "from flops_fit.cli import train_main; train_main()",
-                            "dataset=tokens", f"dataset.train={src['train']}", f"dataset.val={src['val']}",
-                            "dataset.vocab_size=200", "dataset.seq_len=32", f"results_dir={tmp_path / 'r'}"],
-                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                           timeout=120)
-        errors = [line for line in r.stderr.splitlines() if "error" in line.lower()]
-        assert r.returncode == 2 and len(errors) == 1, r.stderr
-        assert f"{src['train']} holds token id 299 but dataset.vocab_size=200: set the tokenizer's" in errors[0]
+        with pytest.raises(SystemExit) as stop:
+            _run(lambda: prepare_data("plugins.tokens", {**src, "vocab_size": 200}, tmp_path / "prep"))
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert stop.value.code == 2 and len(lines) == 1
+        assert f"{src['train']} holds token id 299 but dataset.vocab_size=200: set the tokenizer's" in lines[0]
+        assert not (tmp_path / "prep" / "meta.json").exists()   # nothing half-prepared is taken for done
