@@ -125,3 +125,17 @@ def test_two_workflows_at_once_never_share_a_slot(workflow_copy, tmp_path):
                      "t1": datetime.fromisoformat(m["finished"]).timestamp()})
     assert len(recs) == 12 and {r["dev"] for r in recs} <= {"0", "1"}
     assert max_per_device(recs) == 1
+
+
+def test_the_new_keys_leave_an_existing_sweeps_ids_unchanged(tmp_path):
+    """runs_per_gpu and the checkpoint cadence are bookkeeping: the ids of a sweep planned before they existed
+    (ids recorded from the default mock sweep) stay, and setting them changes none."""
+    from flops_fit.config import load_config
+    from flops_fit.plan import plan
+
+    def ids(*overrides):
+        cfg = load_config(["preset=mock", f"results_dir={tmp_path}", *overrides])
+        return sorted(e["id"] for e in plan(cfg)["experiments"])
+    before = ids()
+    assert {"C1e17-N1.2e7-7856b608", "C1e17-N1.2e8-09079118", "C1e17-N1.8e7-880cadcf"} <= set(before)
+    assert ids("cluster.runs_per_gpu=4", "training.ckpt_every_steps=200", "training.ckpt_every_minutes=1") == before
