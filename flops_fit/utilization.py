@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 def sweep_utilization(sweep_dir) -> dict | None:
-    """{flops, makespan_s, devices, device_ids, peak_flops_per_s, peak_source, utilization, runs} of the sweep
-    in `sweep_dir` (results/<sweep>); None if no real run there has its times and peak."""
+    """{flops, makespan_s, devices, device_ids, peak_flops_per_s, peak_source, utilization, runs, mfu_median,
+    mfu_min, mfu_max} of the sweep in `sweep_dir` (results/<sweep>); None if no real run has its times and peak."""
     runs = []
     for path in sorted(Path(sweep_dir).glob("runs/*/metrics.json")):
         try:
@@ -36,9 +36,12 @@ def sweep_utilization(sweep_dir) -> dict | None:
         n = _most_at_once([(t0, t1) for _, t0, t1 in runs]) * procs
     flops = sum(m["flops_executed"] for m, _, _ in runs)
     util = flops / (makespan * n * per_device) if makespan > 0 else None
+    mfu = sorted(m["mfu"] for m, _, _ in runs if isinstance(m.get("mfu"), (int, float)))
     return {"flops": flops, "makespan_s": makespan, "devices": n, "device_ids": ids,
             "peak_flops_per_s": per_device, "peak_source": runs[0][0].get("peak_source"),
-            "utilization": util, "runs": len(runs)}
+            "utilization": util, "runs": len(runs),
+            "mfu_median": mfu[len(mfu) // 2] if mfu else None, "mfu_min": mfu[0] if mfu else None,
+            "mfu_max": mfu[-1] if mfu else None}
 
 
 def _ts(iso: str) -> float:

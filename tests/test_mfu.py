@@ -73,3 +73,14 @@ def test_cpu_sweep_counts_the_runs_side_by_side(tmp_path):
     u = sweep_utilization(tmp_path)
     assert u["devices"] == 2 and u["utilization"] == pytest.approx(3e12 / (100 * 2 * 1e11))
     assert sweep_utilization(tmp_path / "nothing") is None
+
+
+def test_the_forecast_counts_the_device_slots_and_expects_an_mfu():
+    from flops_fit.forecast.build import expected_mfu, slots_for
+    gpu = {"gpus": 8, "cores": 32}
+    assert slots_for({}, gpu, 1)["jobs"] == 8 and slots_for({}, gpu, 1, runs_per_gpu=2)["jobs"] == 16
+    assert slots_for({}, gpu, 2, runs_per_gpu=2)["jobs"] == 8 and slots_for({}, gpu, 4)["jobs"] == 2
+    rows = [{"flops": 1e12, "terms": {"train_s": 8.0, "eval_s": 1.0, "ckpt_s": 1.0}}]
+    peak = expected_mfu(rows, "real", 1, 1)
+    assert rows[0]["mfu"] == pytest.approx(1e12 / 10.0 / peak["per_job_flops_per_s"])
+    assert "full matmuls" in peak["flops_convention"] and expected_mfu(rows, "mock", 1, 1) is None
