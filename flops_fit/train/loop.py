@@ -23,6 +23,11 @@ from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
 
 
+# with several processes, the stop/time flags go through a collective every this many steps (at most
+# log_every), not every step; benchmarks/train_throughput.py --ab times the difference
+FLAG_STEPS = 10
+
+
 class Diverged(Exception):
     pass
 
@@ -111,7 +116,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     ckpt_steps, ckpt_secs = int(tr.get("ckpt_every_steps") or 0), 60.0 * float(tr.get("ckpt_every_minutes") or 0)
     div_factor, w_steps = float(tr.get("divergence_factor") or 0), warmup_steps(steps, tr["warmup_frac"])
     # several processes agree on stopping and on the time trigger through a collective: only every few steps
-    flag_every = 1 if world == 1 else max(1, min(log_every, 10))
+    flag_every = 1 if world == 1 else max(1, min(log_every, FLAG_STEPS))
     peak = device_peak(accelerator.device)  # for MFU; measured once per device model, then cached (flops_fit.peak)
     peak_s, fpu = peak["flops_per_s"] * world, float(spec["flops_per_unit"])
     accelerator.print(f"[{spec.get('id')}] MFU against {peak_s:.3g} FLOP/s ({peak['source']}"
