@@ -109,7 +109,7 @@ def _summary(m: dict) -> str:
     return f"{m['id']}: {m['status']} loss={loss} ({m['wall_s']:.1f}s){reason}"
 
 
-_VERBATIM = ("analysis.query=",)   # values that are pandas expressions, not Hydra values
+_VERBATIM = ("analysis.query=", "analysis.holdout=")   # values that are pandas expressions, not Hydra values
 
 
 def _quote_verbatim(overrides):
