@@ -1,7 +1,7 @@
 """Rollout: an expanding window. For each cut x_c along an axis (N; C for an IsoFLOP grid, D for an
 over-training grid), fit on the runs with x <= x_c and predict every run with x > x_c.
 
-Cuts are the distinct values of the axis (to 0.01 decades) that leave >= 3 distinct values and >= p + 2 runs at or
+Cuts are the distinct values of the axis (to 0.01 decades) that leave >= 2 distinct values and >= p + 2 runs at or
 below the cut and at least one run above; when there are more than `max_cuts`, the largest ones are kept (they
 speak most for the next, larger run). Each test point is weighted 1 / (1 + ln(x / x_c)) (OLMo-core's ladder):
 the nearest extrapolations count most, and every cut's set of tests counts the same in total.
@@ -27,7 +27,7 @@ def cuts(x, n_params, max_cuts=MAX_CUTS) -> list:
     out = []
     for k in levels:
         below = keys <= k
-        if len(np.unique(keys[below])) >= 3 and below.sum() >= n_params + 2 and (~below).any():
+        if len(np.unique(keys[below])) >= 2 and below.sum() >= n_params + 2 and (~below).any():
             out.append(float(10 ** k))
     return out[-max_cuts:] if max_cuts else out
 
