@@ -35,8 +35,7 @@ def plot_holdout(sw: Sweep, out_dir, colors: dict) -> list:
     h, r, v = _read(sw)
     if h is None and r is None and v is None:
         return []   # optional outputs: nothing asked for, nothing to draw
-    panels = [p for p, x in (("holdout", h if h is not None or v is not None else None), ("rollout", r))
-              if x is not None]
+    panels = (["holdout"] if h is not None or v is not None else []) + (["rollout"] if r is not None else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(theme.PAGE * 0.42 * len(panels), 3.2), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         if panel == "holdout":

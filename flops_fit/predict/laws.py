@@ -93,9 +93,21 @@ class LawFit:
         return p["E"] + p["A"] * np.asarray(N, float) ** -p["alpha"] + p["B"] * np.asarray(D, float) ** -p["beta"]
 
     def to_dict(self) -> dict:
+        """JSON fields; from_dict reads them back (theta, cov, N0, D0: what an interval needs, no refit)."""
         return {"law": self.law.name, "describe": self.law.describe, "status": self.status, "n_points": self.n,
                 "n_params": self.law.n_params, **self.params, "noise_sigma": self.sigma, "noise_dof": self.dof,
-                "noise_method": self.noise_method}
+                "noise_method": self.noise_method, "theta_names": self.theta_names,
+                "theta": self.theta.tolist(), "cov": self.cov.tolist(), "N0": self.N0, "D0": self.D0}
+
+    @property
+    def theta_names(self) -> list:
+        return ["E", "ln A/N0^alpha", "ln B/D0^beta", "alpha"] + ([] if self.law.shared else ["beta"])
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LawFit":
+        return cls(LAWS[d["law"]], np.asarray(d["theta"], float), np.asarray(d["cov"], float), float(d["N0"]),
+                   float(d["D0"]), float(d["noise_sigma"]), int(d["noise_dof"]), int(d["n_points"]), d["status"],
+                   d.get("noise_method", "residuals"))
 
 
 def surface_parts(theta, shared, lu, lv):
