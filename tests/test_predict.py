@@ -169,3 +169,21 @@ def test_known_truth_coverage_and_selection_20_seeds():
         five += not v["fit"].law.shared
     assert 0.85 <= np.mean(inside) <= 0.995
     assert five >= 10
+
+
+@pytest.mark.slow
+def test_verify_trains_the_predicted_optimum_on_mock(tmp_path):
+    """The verify path on mode=mock: the run is planned at the selected law's N*(C), predicted, then 'trained'
+    (its loss drawn from the mock surface), and verify.json compares the two."""
+    from flops_fit.config import load_config
+    from flops_fit.predict.verify import run_verify
+    cfg = load_config(["preset=quick", f"results_dir={tmp_path}", "target=1e20"])
+    t = isoflop(sigma=0.005, budgets=(1e17, 1e18, 1e19))
+    fit_table(t, tmp_path / "sweep", {"bootstrap": 0}, quiet=True)
+    fits = json.loads((tmp_path / "sweep" / "fits.json").read_text())
+    v = run_verify(cfg, fits, 1e20, tmp_path / "sweep", tmp_path / "sweep" / "verify.json")
+    saved = json.loads((tmp_path / "sweep" / "verify.json").read_text())
+    assert saved["actual"] == v["actual"] and saved["status"] == "completed"
+    assert v["lo"] < v["predicted"] < v["hi"] and abs(v["rel_error"]) < 0.05
+    assert 0.3 < v["N"] / v["n_star_predicted"] < 3       # the planner's nearest real model to N*
+    assert abs(v["spec"]["flops_planned"] / 1e20 - 1) < 0.05
