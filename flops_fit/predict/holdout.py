@@ -21,6 +21,7 @@ from flops_fit.fit.table import FitError
 
 from .intervals import LEVEL, loss_interval, optimum_interval
 from .rollout import distance
+from .vertices import powerlaw_predict, budget_vertices, summarize_vertices, vertex_rollout
 from .select import evaluate_laws
 
 COLUMNS = ["id", "N", "D", "C", "budget", "loss", "predicted", "lo", "hi", "rel_error", "inside", "law", "distance"]
@@ -93,28 +94,35 @@ def predict_holdout(runs: pd.DataFrame, query: str, *, laws=None, level=LEVEL, i
                "bias": float(np.mean(rel)) if len(rel) else None,
                "coverage": float(out["inside"].mean()) if len(rel) else None,
                "misfit_tau": tau, "noise_sigma": fit.sigma, "noise_dof": fit.dof, "noise_method": fit.noise_method,
-               "budgets": _budget_checks(used, held, fit, tau, level)}
+               }
+    summary["budgets"], summary["vertex_rollout"] = _budget_checks(used, held, fit, tau, level, noise)
     return out[COLUMNS], summary, ev
 
 
-def _budget_checks(train, held, fit, tau, level) -> list:
-    """Predicted N*, L* at each held-out budget against the held-out runs' own vertex."""
+def _budget_checks(train, held, fit, tau, level, noise=None) -> tuple:
+    """(rows, vertex summary): predicted N*, L* at each held-out budget against the held-out runs' own vertex, N*'s
+    misfit tau_N from the rollout over the training budgets (vertices.py)."""
     if "budget" not in held or not np.isfinite(held["budget"].to_numpy(float)).any():
-        return []
+        return [], None
     compute = ComputeModel.from_runs(train["N"], train["D"], train["C"] if "C" in train else None)
+    vs = summarize_vertices(vertex_rollout(train, fit.law, compute, noise=noise))
+    tau_n = (vs["methods"].get("law") or {}).get("tau_n", 0.0)
+    vx = budget_vertices(train)
     rows = []
     for b, g in held.groupby("budget"):
         if len(np.unique(g["N"])) < 3:
             continue
         first = optimum_interval(fit, compute, [float(b)], level=level)
         dist = distance(train, first["n_star"]["value"], first["d_star"]["value"], [float(b)])
-        opt = optimum_interval(fit, compute, [float(b)], tau=tau, distance=dist, level=level)
+        opt = optimum_interval(fit, compute, [float(b)], tau=tau, distance=dist, tau_n=tau_n, level=level)
         n_act, l_act = _vertex(g)
         n, lo = opt["n_star"], opt["l_star"]
+        a2, _ = powerlaw_predict(vx["budget"].to_numpy(float), vx["n_star"].to_numpy(float), np.array([float(b)]))
         rows.append({"budget": float(b), "n_runs": int(len(g)),
                      "n_star": {"predicted": float(n["value"][0]), "lo": float(n["lo"][0]), "hi": float(n["hi"][0]),
-                                "actual_vertex": float(n_act)},
+                                "actual_vertex": float(n_act), "tau_n": tau_n,
+                                "approach2_power_law": float(np.exp(a2[0]))},
                      "l_star": {"predicted": float(lo["value"][0]), "lo": float(lo["lo"][0]),
                                 "hi": float(lo["hi"][0]), "actual_vertex": float(l_act)},
                      "actual_rule": "vertex of the held-out runs' parabola in log10 N (Approach 2); NaN unless ok"})
-    return rows
+    return rows, vs

@@ -11,8 +11,9 @@ On the log scale a new run's loss is predicted with variance
     by which the prediction reaches past the fitted runs (0 inside them, where sigma already holds the misfit).
 The interval is Lhat * exp(+-q sqrt(v)), q = t_{dof}((1 + level) / 2): on the loss's own (linear) scale.
 
-N*, D* at C: the percentile interval over parameter draws theta ~ Normal(theta_hat, Cov), each minimizing the
-law under the compute model (compute.py). L*(C) is the loss a run at that optimum would get: its interval adds
+N*, D* at C: N* exp(+-q sqrt(v + tau_N^2)), v the variance of ln N* over parameter draws theta ~ Normal(theta_hat,
+Cov), each minimizing the law under the compute model (compute.py), and tau_N N*'s misfit measured by the rollout
+over budgets (vertices.py). L*(C) is the loss a run at that optimum would get: its interval adds
 sigma^2 + tau^2 to the draws' variance of log L*, like any run's.
 """
 import numpy as np
@@ -71,19 +72,22 @@ def param_draws(fit: LawFit, n=N_DRAWS, seed=0) -> dict:
             "alpha": al, "beta": be}
 
 
-def optimum_interval(fit: LawFit, compute, C, *, tau=0.0, distance=0.0, level=LEVEL, draws=None, seed=0) -> dict:
-    """N*, D*, L* at budgets C under a compute model, each {value, lo, hi} (arrays over C)."""
+def optimum_interval(fit: LawFit, compute, C, *, tau=0.0, distance=0.0, tau_n=0.0, level=LEVEL, draws=None,
+                     seed=0) -> dict:
+    """N*, D*, L* at budgets C under a compute model, each {value, lo, hi} (arrays over C). tau_n: N*'s misfit sd on
+    the log scale (vertices.py: the budget rollout), added to the draws' variance of ln N* and ln D*."""
     C = np.atleast_1d(np.asarray(C, float))
     p = fit.params
     N, D, L = compute.optimum(p["E"], p["A"], p["B"], p["alpha"], p["beta"], C)
     d = draws if draws is not None else param_draws(fit, seed=seed)
     Nd, Dd, Ld = compute.optimum(d["E"], d["A"], d["B"], d["alpha"], d["beta"], C)
-    a = 100 * (1 - level) / 2
-    with np.errstate(all="ignore"):
-        lo_n, hi_n = np.nanpercentile(Nd, [a, 100 - a], axis=0)
-        lo_d, hi_d = np.nanpercentile(Dd, [a, 100 - a], axis=0)
-        v = np.nanvar(np.log(Ld), axis=0, ddof=1)
-    sd = np.sqrt(v + fit.sigma ** 2 + (tau * np.asarray(distance, float)) ** 2)
     q = quantile(level, fit.dof)
+    with np.errstate(all="ignore"):
+        sn = np.sqrt(np.nanvar(np.log(Nd), axis=0, ddof=1) + tau_n ** 2)
+        sdd = np.sqrt(np.nanvar(np.log(Dd), axis=0, ddof=1) + tau_n ** 2)
+        v = np.nanvar(np.log(Ld), axis=0, ddof=1)
+    lo_n, hi_n = N * np.exp(-q * sn), N * np.exp(q * sn)
+    lo_d, hi_d = D * np.exp(-q * sdd), D * np.exp(q * sdd)
+    sd = np.sqrt(v + fit.sigma ** 2 + (tau * np.asarray(distance, float)) ** 2)
     return {"C": C, "n_star": {"value": N, "lo": lo_n, "hi": hi_n}, "d_star": {"value": D, "lo": lo_d, "hi": hi_d},
             "l_star": {"value": L, "lo": L * np.exp(-q * sd), "hi": L * np.exp(q * sd)}, "level": level}

@@ -6,6 +6,7 @@ holdout.csv / rollout.csv next to fits.json and returns the fits.json fields:
     (select.py). `approach3` stays the Chinchilla-form fit it always was.
   - `holdout` (analysis.holdout): the summary of holdout.predict_holdout;
   - `rollout` (analysis.rollout=true): the selected law's rollout summary, per axis;
+  - `vertex_rollout`: N*(C) rolled out over the budgets, Approach 2's power law against the law (vertices.py);
   - `predictions` (analysis.predict): {N, D} -> the loss of a run with its interval; {C} -> N*, D*, L*.
 """
 import math
@@ -19,6 +20,7 @@ from .intervals import LEVEL, loss_interval, optimum_interval
 from .laws import LAWS
 from .rollout import distance, summarize
 from .select import evaluate_laws
+from .vertices import summarize_vertices, vertex_rollout
 
 PREDICT_KEYS = ({"N", "D"}, {"C"})
 
@@ -78,14 +80,14 @@ def _est(value, lo, hi):
     return {"value": float(value), "lo": float(lo), "hi": float(hi)}
 
 
-def predictions(fit, tau, compute, spec, runs, level=LEVEL) -> list:
+def predictions(fit, tau, compute, spec, runs, level=LEVEL, tau_n=0.0) -> list:
     """Each {C} or {N, D} of spec with its interval; runs: the fitted runs (how far each point reaches past them)."""
     out = []
     for item in spec:
         if "C" in item:
             first = optimum_interval(fit, compute, [item["C"]], level=level)
             dist = distance(runs, first["n_star"]["value"], first["d_star"]["value"], [item["C"]])
-            o = optimum_interval(fit, compute, [item["C"]], tau=tau, distance=dist, level=level)
+            o = optimum_interval(fit, compute, [item["C"]], tau=tau, distance=dist, tau_n=tau_n, level=level)
             out.append({"C": item["C"], **{k: _est(o[k]["value"][0], o[k]["lo"][0], o[k]["hi"][0])
                                            for k in ("n_star", "d_star", "l_star")}})
         else:
@@ -124,11 +126,17 @@ def predict_outputs(table, analysis_result, settings: dict, out_dir, *, loss_uni
                             "by_axis": {ax: summarize(g, tau=ev["laws"][sel]["tau"], loss_unit=loss_unit)
                                         for ax, g in ro.groupby("axis")},
                             "by_law": {k: v["summary"] for k, v in ev["laws"].items()}}
+    tau_n = 0.0
+    if sel is not None and np.isfinite(used["budget"].to_numpy(float)).any():
+        vs = summarize_vertices(vertex_rollout(used, sel, analysis_result.approach3.compute_model, noise=noise))
+        extra["vertex_rollout"] = vs
+        tau_n = (vs["methods"].get("law") or {}).get("tau_n", 0.0)
     if spec and sel is not None:
         pick = ev["laws"][sel]
-        extra["predictions"] = {"law": sel, "level": LEVEL,
+        extra["predictions"] = {"law": sel, "level": LEVEL, "n_star_misfit_tau": tau_n,
                                 "items": predictions(pick["fit"], pick["tau"],
-                                                     analysis_result.approach3.compute_model, spec, used)}
+                                                     analysis_result.approach3.compute_model, spec, used,
+                                                     tau_n=tau_n)}
     query = settings.get("holdout")
     if query:
         frame, summary, _ = predict_holdout(table, query, laws=names,
