@@ -126,6 +126,9 @@ def _run(spec, run_dir, threads) -> dict:
         "config_hash": spec["config_hash"], "versions": {"flops_fit": __version__, "torch": torch_version},
         "started": started, "finished": _now(), "reason": out.get("reason"),
         "startup_s": out.get("startup_s"),  # process setup before the first step (real runs)
+        "startup_parts": out.get("startup_parts"),  # that setup by part: process_imports, accelerate, plugins, ...
+        "compiled": out.get("compiled", False), "compile_reason": out.get("compile_reason"),
+        "compile_s": out.get("compile_s", 0.0),  # torch.compile seconds inside wall_s (training.compile)
         # how the run was planned (docs/adaptive.md): prior | adaptive | extension | replicate
         "planned_by": spec.get("planned_by", "prior"), "replicate": spec.get("replicate", 0),
         "target_params": spec.get("target_params"),

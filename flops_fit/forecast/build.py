@@ -12,6 +12,7 @@ from pathlib import Path
 from flops_fit.io import atomic_write_json
 
 from .calibrate import calibrate, flops_per_step
+from .compiled import choose, compiled_model
 from .resources import job_resources
 from .schedule import list_schedule, lower_bound
 from .timemodel import TimeModel, evaluations
@@ -67,6 +68,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
                     concurrency=par["concurrency"], settings=settings, recalibrate=bool(fc.get("recalibrate")),
                     log=log)
     model = TimeModel(cal["points"], mock=exps[0]["mode"] == "mock")
+    comp_model = None if exps[0]["mode"] == "mock" else compiled_model(cal["points"])
     pipe = None
     if fc.get("pipeline", True):
         from flops_fit.plan import plan as make_plan
@@ -82,7 +84,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         limit_src = ("one GPU's memory" if machine["gpus"] else "available RAM") + \
             (f" / {par['concurrency']} concurrent jobs" if par["concurrency"] > 1 else "")
     devices_per_job = nproc if machine["gpus"] else par["threads"]
-    rows = [_experiment(e, model, limit) for e in exps]
+    rows = [_experiment(e, model, limit, comp_model) for e in exps]
     priorities = [job_resources({r["id"]: r for r in rows}, e)["priority"] for e in exps]
     price = fc.get("price_per_device_hour")
     totals = _totals(rows, priorities, par["jobs"], devices_per_job, price)
@@ -123,18 +125,19 @@ def run_section(module: str, func: str, cfg, plan, log=print) -> dict:
         return {"status": "failed", "error": f"{type(e).__name__}: {e}", "markdown": ""}
 
 
-def _experiment(e: dict, model: TimeModel, limit) -> dict:
+def _experiment(e: dict, model: TimeModel, limit, comp_model=None) -> dict:
     tr = e["training"]
     n_evals = evaluations(int(e["steps"]), int(tr.get("eval_every") or 0))
     ckpt = {"every_steps": tr.get("ckpt_every_steps") or 0, "every_s": 60.0 * float(tr.get("ckpt_every_minutes") or 0),
             "final": bool(tr.get("keep_ckpt"))}
-    f = model.experiment(steps=int(e["steps"]), flops_per_step=flops_per_step(e), params=e["params"],
-                         n_evals=n_evals, ckpt=ckpt)
+    kw = dict(steps=int(e["steps"]), flops_per_step=flops_per_step(e), params=e["params"], n_evals=n_evals, ckpt=ckpt)
+    eager = model.experiment(**kw)
+    f, do_compile, why = choose(e, eager, comp_model.experiment(**kw) if comp_model else None, comp_model)
     mem = model.peak_mem_mb(e["params"])
     return {"id": e["id"], "budget_flops": e["budget_flops"], "params": e["params"], "size": e["size"],
             "steps": e["steps"], "flops": e["flops_planned"], "seconds": f["seconds"], "seconds_lo": f["seconds_lo"],
             "seconds_hi": f["seconds_hi"], "peak_mem_mb": mem, "fits_memory": bool(mem <= limit),
-            "terms": f["terms"]}
+            "terms": f["terms"], "compile": do_compile, "compile_reason": why}
 
 
 def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
@@ -153,7 +156,7 @@ def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
 
 def _calibration_summary(cal: dict) -> dict:
     keep = ("size", "params", "flops_per_step", "step_s", "eval_s", "ckpt_s", "startup_s", "teardown_s",
-            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision")
+            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled")
     return {"cache": cal["cache"], "cost_s": cal["cost_s"], "measured_sizes": cal["measured_sizes"],
             "cached_sizes": cal["cached_sizes"], "concurrency": cal["concurrency"], "threads": cal["threads"],
             "processes": cal["processes"], "settings": cal["settings"], "machine": cal["machine"],
