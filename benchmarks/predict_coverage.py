@@ -4,7 +4,7 @@ the out-of-sample selection pick the true form?
 Per seed: a 5 x 7 IsoFLOP grid (budgets 1e17..1e21, 7 sizes from x1/4 to x4 around the true optimum, D = C / 6N)
 with 1 % log-normal noise is fitted; the held-out runs are 7 sizes at 1e22 (a decade beyond, fresh noise).
 Each candidate law predicts them with its interval (its own rollout misfit tau included); the selected law too,
-and its N* interval at 1e22 is checked against the true N*.
+and its N* interval at 1e22 (with N*'s misfit tau_N from the rollout over budgets) is checked against the true N*.
 
     python benchmarks/predict_coverage.py --seeds 200           # ~0.5 s per seed and surface on a 2-core CPU
 """
@@ -18,6 +18,7 @@ import pandas as pd
 from flops_fit.fit.compute import ComputeModel
 from flops_fit.predict import evaluate_laws, loss_interval, optimum_interval
 from flops_fit.predict.rollout import distance
+from flops_fit.predict.vertices import summarize_vertices, vertex_rollout
 
 SURFACES = {   # E, A, B, alpha, beta
     "chinchilla (|alpha-beta| = 0.06)": (1.69, 406.4, 410.7, 0.34, 0.28),
@@ -60,7 +61,10 @@ def one_seed(truth, sigma, seed):
     iv = loss_interval(v["fit"], held["N"], held["D"], tau=v["tau"], distance=dist)
     out["selected"] = np.mean((held["loss"] >= iv["lo"]) & (held["loss"] <= iv["hi"]))
     out["selected_abs_err"] = float(np.median(np.abs(iv["predicted"] / held["loss"] - 1)))
-    opt = optimum_interval(v["fit"], ComputeModel.constant(6.0), list(HELD))
+    compute = ComputeModel.constant(6.0)
+    vs = summarize_vertices(vertex_rollout(train, v["fit"].law, compute))
+    tau_n = (vs["methods"].get("law") or {}).get("tau_n", 0.0)
+    opt = optimum_interval(v["fit"], compute, list(HELD), tau_n=tau_n)
     n_true = true_optimum(*truth, HELD[0])
     out["nstar_covered"] = float(opt["n_star"]["lo"][0] <= n_true <= opt["n_star"]["hi"][0])
     out["sel_name"] = sel
