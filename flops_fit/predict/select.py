@@ -55,8 +55,10 @@ def choose(rollouts: dict) -> tuple:
     if np.isfinite(diff) and diff > SE_FACTOR * se:
         return best, (f"{best}: rollout error {scored[best]:.4g} against {scored[simple]:.4g} for the simpler "
                       f"{simple}, better by {diff:.3g} > 2 x its standard error {se:.3g}")
+    noise = (f"2 x the standard error {se:.3g}" if np.isfinite(se) else
+             "its noise (one common cut: no standard error to beat)")
     return simple, (f"{simple}: the simpler form; {best}'s rollout error {scored[best]:.4g} against "
-                    f"{scored[simple]:.4g} is not better by more than 2 x the standard error {se:.3g}")
+                    f"{scored[simple]:.4g} is not better by more than {noise}")
 
 
 def evaluate_laws(runs: pd.DataFrame, names=None, *, noise=None, level=0.95, loss_unit="nats") -> dict:
