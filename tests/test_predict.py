@@ -113,6 +113,10 @@ class TestHoldout:
         assert fits["selected_law"]["name"] in fits["laws"] and "approach3" in fits
         p = fits["predictions"]["items"][0]
         assert p["n_star"]["lo"] < p["n_star"]["value"] < p["n_star"]["hi"]
+        from flops_fit.predict import predict_from_fits
+        again = predict_from_fits(fits, [{"C": 1e23}, {"N": 1e10, "D": 2e11}])   # from fits.json alone
+        assert np.isclose(again[0]["n_star"]["hi"], p["n_star"]["hi"], rtol=1e-9)
+        assert again[1]["loss"]["lo"] < again[1]["loss"]["value"] < again[1]["loss"]["hi"]
 
     def test_one_holdout_file_per_group(self, tmp_path):
         out = tmp_path / "out"

@@ -4,6 +4,7 @@ from .intervals import loss_interval, optimum_interval, param_draws
 from .laws import LAWS, Law, LawFit, fit_law
 from .rollout import misfit_tau, rollout, summarize
 from .select import evaluate_laws
+from .verify import predict_from_fits
 
 __all__ = ["LAWS", "Law", "LawFit", "fit_law", "loss_interval", "optimum_interval", "param_draws", "rollout",
-           "misfit_tau", "summarize", "evaluate_laws"]
+           "misfit_tau", "summarize", "evaluate_laws", "predict_from_fits"]

@@ -42,6 +42,16 @@ def compute_model(fits: dict) -> ComputeModel:
     return ComputeModel.from_dict(d) if d else ComputeModel.constant(6.0)
 
 
+def predict_from_fits(fits: dict, points, where="fits.json") -> list:
+    """Intervals for `points` ([{N, D} | {C}], as analysis.predict) from a saved fits.json, no refit: the selected
+    law, its misfit tau and N*'s tau_N (vertex_rollout), the fit's compute model. What FitResult.predict calls."""
+    from .session import parse_predict, predictions
+    fit, tau, _ = selected(fits, where)
+    tau_n = float((((fits.get("vertex_rollout") or {}).get("methods") or {}).get("law") or {}).get("tau_n") or 0.0)
+    return predictions(fit, tau, compute_model(fits), parse_predict(points, where="predict"), fitted_runs(fits),
+                       tau_n=tau_n)
+
+
 def plan_verify(cfg: dict, fits: dict, target: float, where="fits.json") -> dict:
     """The verification run's spec and its prediction (verify.json without the actual loss)."""
     from flops_fit.plan import PlanContext
