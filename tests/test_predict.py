@@ -191,3 +191,22 @@ def test_verify_trains_the_predicted_optimum_on_mock(tmp_path):
     assert v["lo"] < v["predicted"] < v["hi"] and abs(v["rel_error"]) < 0.05
     assert 0.3 < v["N"] / v["n_star_predicted"] < 3       # the planner's nearest real model to N*
     assert abs(v["spec"]["flops_planned"] / 1e20 - 1) < 0.05
+
+
+def test_holdout_with_a_five_run_fit_set_uses_a_few_parameter_form(tmp_path):
+    """A 5-run fit set (four sizes at M = 20, one small model at M = 320) predicts larger runs: Approach 3 needs 8
+    runs, the shared-exponent form needs 5, and its interval is honest about one degree of freedom."""
+    E, A, B, al = SYM[:4]
+    rng = np.random.default_rng(3)
+    rows = [(N, 20 * N) for N in (1e7, 3e7, 1e8, 3e8)] + [(1e7, 320 * 1e7)] + \
+        [(N, m * N) for N in (1e9, 3e9) for m in (5, 20, 80)] + [(N, 40 * N) for N in (2e7, 5e7, 2e8)]
+    t = pd.DataFrame([{"N": N, "D": D, "loss": (E + A * N ** -al + B * D ** -al) * np.exp(0.003 * rng.standard_normal())}
+                      for N, D in rows])
+    path = tmp_path / "grid.csv"
+    t.to_csv(path, index=False)
+    out = tmp_path / "out"
+    fit_table(path, out, {"holdout": "N >= 1e9 or (D / N > 30 and D / N < 50)", "bootstrap": 0}, quiet=True)
+    s = json.loads((out / "fits.json").read_text())["holdout"]
+    h = pd.read_csv(out / "holdout.csv")
+    assert s["n_train"] == 5 and s["law"].startswith("shared") and len(h) == 9
+    assert (h["lo"] < h["loss"]).all() and (h["loss"] < h["hi"]).all()
