@@ -157,7 +157,7 @@ class TestPredictInputs:
 
 
 @pytest.mark.slow
-def test_known_truth_coverage_and_selection_20_seeds():
+def test_known_truth_coverage_and_selection_12_seeds():
     """Nominal 95 % intervals for held-out larger runs (7 at 1e22 per seed) hold 85-99 % of them over 12 seeds
     (the >= 200-seed table is in docs/predict.md); the true form is chosen where |alpha - beta| = 0.3."""
     inside, five = [], 0
