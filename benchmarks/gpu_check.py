@@ -227,6 +227,17 @@ def part_precision(ctx):
         f"d256 L4, 200 steps: {'agree' if rel < 0.03 else 'DISAGREE'} (limit 3 %)")
 
 
+def keep(src: Path, dest: Path) -> None:
+    """The small result files of every part (no checkpoints, caches or data)."""
+    import shutil
+    for p in src.rglob("*"):
+        rel = p.relative_to(src)
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".md", ".log", ".png") and \
+                not any(part in (".cache", "ckpt", ".snakemake") or part.startswith("pysource") for part in rel.parts):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dest / rel)
+
+
 def context(dry: bool, tmp: Path, budget_s: float, t_start: float) -> dict:
     left = lambda: max(10.0, budget_s - (time.perf_counter() - t_start))  # noqa: E731
     if dry:  # tiny CPU shapes: checks the script's own paths in seconds (mock sweeps, no compile)
@@ -247,6 +258,7 @@ def main():
     ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {','.join(PARTS)}")
     ap.add_argument("--budget-s", type=float, default=480.0, help="skip parts that would not fit in this time")
     ap.add_argument("--dry-run", action="store_true", help="every part at tiny CPU shapes (no GPU needed)")
+    ap.add_argument("--keep", default=None, help="copy the parts' results (json, csv, md, logs, png) to this folder")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -284,6 +296,8 @@ def main():
             print(f"   ({part}: {time.perf_counter() - t0:.0f} s)", flush=True)
             if dev == "cuda":
                 torch.cuda.empty_cache()
+        if args.keep:
+            keep(Path(d), Path(args.keep))
     print("\n| check | result | note |\n|---|---|---|")
     for check, value, note in ROWS:
         print(f"| {check} | {value} | {note} |")

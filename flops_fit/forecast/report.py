@@ -21,12 +21,14 @@ def _money(x) -> str:
 
 
 def experiment_table(fc: dict) -> str:
-    rows = ["| id | budget | N | steps | FLOPs | forecast [range] | peak memory | fits |",
-            "|---|---:|---:|---:|---:|---|---:|:-:|"]
+    comp = any(e.get("compile") for e in fc["experiments"])  # the compile column only when a run compiles
+    rows = ["| id | budget | N | steps | FLOPs | forecast [range] | peak memory | fits |" + (" compile |" if comp else ""),
+            "|---|---:|---:|---:|---:|---|---:|:-:|" + (":-:|" if comp else "")]
     for e in fc["experiments"]:
         rows.append(f"| {e['id']} | {e['budget_flops']:.2g} | {e['params']:.3g} | {e['steps']} | {e['flops']:.3g} | "
                     f"{_range(e['seconds_lo'], e['seconds'], e['seconds_hi'])} | {e['peak_mem_mb']:,.0f} MB | "
-                    f"{'yes' if e['fits_memory'] else '**NO**'} |")
+                    f"{'yes' if e['fits_memory'] else '**NO**'} |" + (f" {'yes' if e.get('compile') else 'no'} |"
+                                                                       if comp else ""))
     return "\n".join(rows)
 
 
