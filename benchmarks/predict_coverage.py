@@ -21,9 +21,9 @@ from flops_fit.predict.rollout import distance
 from flops_fit.predict.vertices import summarize_vertices, vertex_rollout
 
 SURFACES = {   # E, A, B, alpha, beta
-    "chinchilla (|alpha-beta| = 0.06)": (1.69, 406.4, 410.7, 0.34, 0.28),
+    "chinchilla (alpha - beta = 0.06)": (1.69, 406.4, 410.7, 0.34, 0.28),
     "symmetric (alpha = beta = 0.31)": (1.69, 406.4 * 1e9 ** -0.03, 410.7 * 2e10 ** 0.03, 0.31, 0.31),
-    "asymmetric (|alpha-beta| = 0.30)": (1.69, 11220.0, 63.4, 0.50, 0.20),
+    "asymmetric (alpha - beta = 0.30)": (1.69, 11220.0, 63.4, 0.50, 0.20),
 }
 BUDGETS = (1e17, 1e18, 1e19, 1e20, 1e21)
 HELD = (1e22,)
@@ -72,6 +72,13 @@ def one_seed(truth, sigma, seed):
     return out
 
 
+def markdown(df) -> str:
+    """A Markdown table (without pandas' optional tabulate dependency)."""
+    cols = [str(c) for c in df.columns]
+    rows = [[str(v) for v in r] for r in df.itertuples(index=False)]
+    return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=200)
@@ -91,7 +98,7 @@ def main():
         row.update({f"cov {k}": f"{100 * df[k].mean():.1f}" for k in laws})
         row["cov selected"] = f"{100 * df['selected'].mean():.1f}"
         row["selected: 5-param form"] = f"{100 * df['sel_five'].mean():.0f} %"
-        row["selected median |err|"] = f"{100 * df['selected_abs_err'].median():.2f} %"
+        row["selected median abs err"] = f"{100 * df['selected_abs_err'].median():.2f} %"
         row["N* covered"] = f"{100 * df['nstar_covered'].mean():.0f} %"
         row["most selected"] = ", ".join(f"{k} {v}" for k, v in df["sel_name"].value_counts().head(3).items())
         rows.append(row)
@@ -99,7 +106,7 @@ def main():
     table = pd.DataFrame(rows)
     print(f"\nsigma={args.sigma}, {args.seeds} seeds per surface, held-out: 7 runs at 1e22 per seed; "
           f"{time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}")
-    print(table.to_markdown(index=False))
+    print(markdown(table))
 
 
 if __name__ == "__main__":

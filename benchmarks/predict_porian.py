@@ -20,6 +20,13 @@ from flops_fit.predict.rollout import summarize
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "porian2024_isoflop.csv"
 
 
+def markdown(df) -> str:
+    """A Markdown table (without pandas' optional tabulate dependency)."""
+    cols = [str(c) for c in df.columns]
+    rows = [[str(v) for v in r] for r in df.itertuples(index=False)]
+    return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 def main():
     t0 = time.time()
     d = pd.read_csv(TABLE)
@@ -63,13 +70,13 @@ def main():
                          "max abs err": f"{100 * s['max_abs_rel_error']:.2f} %", "misfit tau": f"{v['tau']:.3g}"})
     print(f"Porian chinchilla-decay configurations; {time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}\n")
     print("Hold-out, per run:\n")
-    print(pd.DataFrame(hold).to_markdown(index=False))
+    print(markdown(pd.DataFrame(hold)))
     print(f"\nAll held-out runs inside their 95 % interval: {int(np.sum(all_inside))}/{len(all_inside)} "
           f"({100 * np.mean(all_inside):.0f} %)\n")
     print("N*, L* at the held-out budgets (vertex: the held-out runs' own parabola in log10 N):\n")
-    print(pd.DataFrame(opt).to_markdown(index=False))
+    print(markdown(pd.DataFrame(opt)))
     print("\nRollout (all runs of the configuration; cuts over N and C):\n")
-    print(pd.DataFrame(roll).to_markdown(index=False))
+    print(markdown(pd.DataFrame(roll)))
 
 
 if __name__ == "__main__":
