@@ -113,6 +113,8 @@ class TestHoldout:
         assert fits["selected_law"]["name"] in fits["laws"] and "approach3" in fits
         p = fits["predictions"]["items"][0]
         assert p["n_star"]["lo"] < p["n_star"]["value"] < p["n_star"]["hi"]
+        a2 = p["n_star_approach2"]                       # the budget rollout's other method, beside the law's
+        assert a2["lo"] < a2["value"] < a2["hi"] and fits["vertex_rollout"]["chosen"] in ("law", "approach2")
         from flops_fit.predict import predict_from_fits
         again = predict_from_fits(fits, [{"C": 1e23}, {"N": 1e10, "D": 2e11}])   # from fits.json alone
         assert np.isclose(again[0]["n_star"]["hi"], p["n_star"]["hi"], rtol=1e-9)

@@ -16,11 +16,11 @@ import numpy as np
 from flops_fit.io import atomic_write_text
 
 from .holdout import measured_noise, predict_holdout
-from .intervals import LEVEL, loss_interval, optimum_interval
+from .intervals import LEVEL, loss_interval, optimum_interval, quantile
 from .laws import LAWS
 from .rollout import distance, summarize
 from .select import evaluate_laws
-from .vertices import summarize_vertices, vertex_rollout
+from .vertices import budget_vertices, powerlaw_predict, summarize_vertices, vertex_rollout
 
 PREDICT_KEYS = ({"N", "D"}, {"C"})
 
@@ -99,6 +99,22 @@ def predictions(fit, tau, compute, spec, runs, level=LEVEL, tau_n=0.0) -> list:
     return out
 
 
+def _add_approach2(items, used, vs, level=LEVEL):
+    """Beside the law's N* at each C: Approach 2's power law through the budget vertices, with its misfit from the
+    budget rollout (vertices.py), so the rollout's choice between the two can be read off."""
+    vx = budget_vertices(used)
+    tau = float(((vs.get("methods") or {}).get("approach2") or {}).get("tau_n") or 0.0)
+    if len(vx) < 2:
+        return
+    for item in items:
+        if "C" not in item:
+            continue
+        lp, v = powerlaw_predict(vx["budget"].to_numpy(float), vx["n_star"].to_numpy(float), np.array([item["C"]]))
+        q = quantile(level, max(len(vx) - 2, 1))
+        sd = float(np.sqrt(v[0] + tau ** 2))
+        item["n_star_approach2"] = _est(np.exp(lp[0]), np.exp(lp[0] - q * sd), np.exp(lp[0] + q * sd))
+
+
 def _law_entry(v) -> dict:
     return {**v["fit"].to_dict(), "misfit_tau": v["tau"], "rollout_score": v["score"], "rollout": v["summary"]}
 
@@ -133,10 +149,13 @@ def predict_outputs(table, analysis_result, settings: dict, out_dir, *, loss_uni
         tau_n = (vs["methods"].get("law") or {}).get("tau_n", 0.0)
     if spec and sel is not None:
         pick = ev["laws"][sel]
+        items = predictions(pick["fit"], pick["tau"], analysis_result.approach3.compute_model, spec, used,
+                            tau_n=tau_n)
+        if "vertex_rollout" in extra:
+            _add_approach2(items, used, extra["vertex_rollout"])
         extra["predictions"] = {"law": sel, "level": LEVEL, "n_star_misfit_tau": tau_n,
-                                "items": predictions(pick["fit"], pick["tau"],
-                                                     analysis_result.approach3.compute_model, spec, used,
-                                                     tau_n=tau_n)}
+                                "n_star_chosen_by_rollout": extra.get("vertex_rollout", {}).get("chosen"),
+                                "items": items}
     query = settings.get("holdout")
     if query:
         frame, summary, _ = predict_holdout(table, query, laws=names,
@@ -166,9 +185,11 @@ def summary_lines(extra: dict) -> list:
                      f"{100 * a['weighted_abs_rel_error']:.2f} %, bias {100 * a['weighted_bias']:+.2f} % (rollout.csv)")
     for p in (extra.get("predictions") or {}).get("items", []):
         if "C" in p:
+            a2 = p.get("n_star_approach2")
             lines.append(f"predict C={p['C']:.3g}: N*={p['n_star']['value']:.3g} [{p['n_star']['lo']:.3g}, "
                          f"{p['n_star']['hi']:.3g}], D*={p['d_star']['value']:.3g}, L*={p['l_star']['value']:.4g} "
-                         f"[{p['l_star']['lo']:.4g}, {p['l_star']['hi']:.4g}]")
+                         f"[{p['l_star']['lo']:.4g}, {p['l_star']['hi']:.4g}]"
+                         + (f"; Approach 2's N*={a2['value']:.3g} [{a2['lo']:.3g}, {a2['hi']:.3g}]" if a2 else ""))
         else:
             lines.append(f"predict N={p['N']:.3g} D={p['D']:.3g}: loss {p['loss']['value']:.4g} "
                          f"[{p['loss']['lo']:.4g}, {p['loss']['hi']:.4g}]")
