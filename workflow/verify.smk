@@ -2,6 +2,8 @@
 # (fits.json), its predicted loss with the interval against the actual loss (verify.json, the front page,
 # verify/predicted_vs_actual.png). Never part of `rule all`. flops_fit/predict/verify.py, docs/predict.md.
 
+import shlex
+
 
 rule verify:
     input:
@@ -13,7 +15,7 @@ rule verify:
         f"{LOGS}/verify.log",
     params:
         target=CFG.get("target"),  # a new target reruns the verification
-        overrides=" ".join(f"'{o}'" for o in OVERRIDES),
+        overrides=" ".join(shlex.quote(o) for o in OVERRIDES),
     threads: TRAIN_RES["threads"]
     resources:
         mem_mb=TRAIN_RES["mem_mb"],
