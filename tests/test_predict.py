@@ -212,3 +212,11 @@ def test_holdout_with_a_five_run_fit_set_uses_a_few_parameter_form(tmp_path):
     h = pd.read_csv(out / "holdout.csv")
     assert s["n_train"] == 5 and s["law"].startswith("shared") and len(h) == 9
     assert (h["lo"] < h["loss"]).all() and (h["loss"] < h["hi"]).all()
+
+
+def test_holdout_query_passes_through_snakemake_config_to_hydra():
+    from flops_fit.config import load_config, snakemake_overrides
+    cfg = load_config(snakemake_overrides({"preset": "mock", "analysis__holdout": "budget >= 1e21 and N > 1e8",
+                                           "analysis__predict": "[{N:1e9,D:2e10},{C:1e21}]", "target": 1e22}))
+    assert cfg["analysis"]["holdout"] == "budget >= 1e21 and N > 1e8" and cfg["target"] == 1e22
+    assert parse_predict(cfg["analysis"]["predict"]) == [{"N": 1e9, "D": 2e10}, {"C": 1e21}]
