@@ -203,6 +203,24 @@ def stable_hash(obj, n: int = 8) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:n]
 
 
+VERBATIM = ("analysis.query=", "analysis.holdout=")   # values that are pandas expressions, not Hydra values
+
+
+def quote_verbatim(overrides):
+    """Pass analysis.query=<expression> to Hydra as one quoted string: `analysis.query=config == 'x'` works as typed
+    (Hydra's grammar would reject the spaces, '=' and quotes inside)."""
+    out = []
+    for o in overrides:
+        key = next((k for k in VERBATIM if o.startswith(k)), None)
+        if key is not None:
+            v = o[len(key):]
+            if not (len(v) >= 2 and v[0] == v[-1] and v[0] in "'\""):
+                v = "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            o = key + v
+        out.append(o)
+    return out
+
+
 def snakemake_overrides(config: dict) -> list:
     """Turn Snakemake ``--config`` entries into Hydra overrides.
 
@@ -215,7 +233,7 @@ def snakemake_overrides(config: dict) -> list:
             out.extend(str(value).split())
             continue
         out.append(f"{key.replace('__', '.')}={_override_value(value)}")
-    return out
+    return quote_verbatim(out)
 
 
 def _override_value(v) -> str:
