@@ -12,6 +12,7 @@ from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
 from .design import exponent_sd_bound
 from .intervals import replicate_laws
+from .plausibility import table_warnings
 from .outliers import MIN_SCREEN_POINTS, flag_outliers
 from .sensitivity import LEAST_SQUARES_DELTA, disagreement, objective_sensitivity
 from .table import FitError, load_runs
@@ -57,6 +58,9 @@ class Analysis:
     unscreened: tuple = ()                   # (budget, clean runs) of budgets too small for the outlier screen
     sensitivity: dict = field(default_factory=dict)   # Approach 3's a under three objectives (sensitivity.py)
     agreement: dict = field(default_factory=dict)     # Approach 2 vs 3 on a (sensitivity.disagreement)
+    warnings: tuple = ()                     # per table row: '' or why it lies outside the data (plausibility.py)
+    aliases: dict = field(default_factory=dict)       # column alias used -> short name (table.ALIASES)
+    status_note: str = ""                    # e.g. "Approach 3 only" for a table with no IsoFLOP budgets
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -87,7 +91,8 @@ def resolve_huber_delta(huber_delta, noise, source=None) -> tuple:
         return float(huber_delta), "fixed"
     sigma, n = noise
     if not np.isfinite(sigma):
-        return DELTA, f"auto: too few runs around the IsoFLOP parabolas to estimate the noise ({n}); used {DELTA:g}"
+        return DELTA, (f"auto fell back to the fixed {DELTA:g}: too few runs around IsoFLOP parabolas to estimate "
+                       f"the noise ({n}); set analysis.huber_delta to choose")
     delta = max(AUTO_DELTA_FACTOR * sigma, DELTA)
     source = source or f"robust sd of log-loss residuals around the IsoFLOP parabolas ({n} runs)"
     return delta, f"auto: max({AUTO_DELTA_FACTOR} x sigma_hat, {DELTA:g}), sigma_hat = {sigma:.3g} = {source}"
@@ -219,10 +224,18 @@ def analyze(runs, *, targets=None, include_outliers=False, bootstrap=200, seed=0
         plo, phi = boot.interval("a3.params")
         ia = A3_KEYS.index("a")
         agree = disagreement(a2.n_star.exponent, (llo[1], lhi[1]), a3.a, (plo[ia], phi[ia]))
+    table = _table(a2, a3, boot, Cs_all, Cs, set(a2.fitted))
+    if a2.status == "ok" and ok3:
+        status, status_note = "ok", ""
+    elif not_isoflop and a3.status == "ok":
+        status, status_note = "ok", "Approach 3 only: the table has no IsoFLOP budgets for Approach 2"
+    else:
+        status, status_note = "partial", ""
     return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
                     targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
-                    bootstrap=boot, table=_table(a2, a3, boot, Cs_all, Cs, set(a2.fitted)),
-                    status="ok" if a2.status == "ok" and ok3 else "partial", huber_delta_rule=delta_rule,
+                    bootstrap=boot, table=table, status=status, status_note=status_note,
+                    warnings=table_warnings(table, used), aliases=dict(runs.attrs.get("aliases") or {}),
+                    huber_delta_rule=delta_rule,
                     noise_sigma=float(sigma), a_sd_bound=bound, targets_rule=targets_rule,
                     include_near_edge=bool(include_near_edge), independent_runs=bool(independent_runs),
                     budget_info=dict(info), dropped=dict(runs.attrs.get("dropped") or {}),

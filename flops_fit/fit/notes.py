@@ -4,6 +4,7 @@ import numpy as np
 
 from .bootstrap import A3_KEYS
 from .budgets import describe
+from .plausibility import warning_notes
 
 
 def _budgets(an) -> list:
@@ -103,8 +104,19 @@ def _targets(an) -> list:
     return [f"targets ({', '.join(f'{t:.3g}' for t in an.targets)}): {an.targets_rule}"] if an.targets else []
 
 
+def _honest(an) -> list:
+    out = []
+    if an.aliases:
+        out.append("columns read by alias: " + ", ".join(f"{k} as {v}" for k, v in an.aliases.items()))
+    if an.status_note:
+        out.append(f"status {an.status}: {an.status_note}")
+    if "fell back" in an.huber_delta_rule:
+        out.append(f"approach3 huber_delta {an.huber_delta_rule}")
+    return out
+
+
 def table_notes(an) -> list:
-    return (_budgets(an) + _dropped(an) + _approach2(an) + _screen(an) + _approach3(an) + _design(an)
+    return (warning_notes(an.table, an.warnings) + _honest(an) + _budgets(an) + _dropped(an) + _approach2(an) + _screen(an) + _approach3(an) + _design(an)
             + _independence(an) + _targets(an))
 
 

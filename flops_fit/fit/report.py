@@ -107,10 +107,18 @@ def _approach3(an: Analysis) -> dict:
     return out
 
 
-def _row(r) -> dict:
-    return {"approach": r.approach, "budget": r.budget, "kind": r.kind,
-            "n_star": _est(r.n_star, *r.n_star_ci), "d_star": _est(r.d_star, *r.d_star_ci),
-            "ratio": _est(r.ratio, *r.ratio_ci), "loss": _est(r.loss, *r.loss_ci)}
+def _row(r, warning="") -> dict:
+    out = {"approach": r.approach, "budget": r.budget, "kind": r.kind,
+           "n_star": _est(r.n_star, *r.n_star_ci), "d_star": _est(r.d_star, *r.d_star_ci),
+           "ratio": _est(r.ratio, *r.ratio_ci), "loss": _est(r.loss, *r.loss_ci)}
+    if warning:
+        out["warning"] = warning
+    return out
+
+
+def _rows(an) -> list:
+    warns = an.warnings or ("",) * len(an.table)
+    return [_row(r, w) for r, w in zip(an.table, warns)]
 
 
 def fits_dict(an: Analysis) -> dict:
@@ -149,16 +157,20 @@ def fits_dict(an: Analysis) -> dict:
                                         "log-loss noise noise_sigma, at the Approach 3 surface"},
         "runs": runs[cols].to_dict(orient="records"),
         "excluded": an.excluded.to_dict(orient="records"),
-        "table": [_row(r) for r in an.table],
+        "status_note": an.status_note or None,
+        "aliases": an.aliases or None,
+        "warnings": [w for w in an.warnings if w],
+        "table": _rows(an),
     })
 
 
 def table_frame(an: Analysis) -> pd.DataFrame:
     recs = []
-    for r in an.table:
+    for r, w in zip(an.table, an.warnings or ("",) * len(an.table)):
         rec = {"approach": r.approach, "budget": r.budget, "kind": r.kind}
         for k in ("n_star", "d_star", "ratio", "loss"):
             rec[k], (rec[f"{k}_lo"], rec[f"{k}_hi"]) = getattr(r, k), getattr(r, f"{k}_ci")
+        rec["warning"] = w
         recs.append(rec)
     return pd.DataFrame(recs)
 
@@ -180,8 +192,8 @@ def table_markdown(an: Analysis) -> str:
              f"D is in {an.unit}. Rows: the budgets Approach 2's laws were fitted to ('swept') and the targets "
              "('extrapolated').", "",
              "| approach | C (FLOPs) | kind | N* | D* | D*/N* | loss |", "|---|---|---|---|---|---|---|"]
-    for r in an.table:
-        name = r.approach + (" (2 budgets, no interval)" if r.approach == "approach2"
+    for r, w in zip(an.table, an.warnings or ("",) * len(an.table)):
+        name = ("⚠ " if w else "") + r.approach + (" (2 budgets, no interval)" if r.approach == "approach2"
                              and an.approach2.status == "two_points" else "")
         lines.append(f"| {name} | {r.budget:.3g} | {r.kind} | {_fmt(r.n_star, *r.n_star_ci)} | "
                      f"{_fmt(r.d_star, *r.d_star_ci)} | {_fmt(r.ratio, *r.ratio_ci)} | "
@@ -209,5 +221,5 @@ def write_outputs(an: Analysis, out_dir, extra: dict | None = None) -> dict:
     atomic_write_text(paths["table_csv"], table_frame(an).to_csv(index=False))
     atomic_write_json(paths["table_json"], _clean({"schema": SCHEMA + "/table", "unit": an.unit,
                                                    "level": an.bootstrap.level,
-                                                   "rows": [_row(r) for r in an.table]}))
+                                                   "rows": _rows(an)}))
     return paths

@@ -13,6 +13,8 @@ from .budgets import infer_budgets, snap_budgets
 COLUMNS = ["id", "C", "budget", "N", "D", "loss", "status"]
 # pipeline name -> short name (docs/architecture.md, "runs.csv")
 PIPELINE_NAMES = {"params": "N", "data_units": "D", "final_loss": "loss", "budget_flops": "budget"}
+# common names in published run tables -> short name; the one used is named in a note (aliases_note)
+ALIASES = {"n_params": "N", "tokens": "D", "n_tokens": "D", "flops": "C", "compute": "C"}
 MIN_BUDGETS = 2
 MIN_POINTS_PER_BUDGET = 3
 
@@ -121,10 +123,16 @@ def load_runs(source, *, query=None, budget_column=None, budgets=None) -> pd.Dat
     df = select_rows(df, query, name)
     short = {c for c in ("N", "D", "loss", "budget") if c in df.columns}
     df = df.rename(columns={k: v for k, v in PIPELINE_NAMES.items() if v not in short})
+    aliases = {}
+    for k, v in ALIASES.items():
+        if k in df.columns and v not in df.columns:
+            df = df.rename(columns={k: v})
+            aliases[k] = v
     missing = [c for c in ("N", "D", "loss") if c not in df.columns]
     if missing:
         alias = {v: k for k, v in PIPELINE_NAMES.items()}
-        names = ", ".join(f"{c} (or {alias[c]})" for c in missing)
+        more = {v: [k for k, w in ALIASES.items() if w == v] for v in missing}
+        names = ", ".join(f"{c} (or {' or '.join([alias[c]] + more[c])})" for c in missing)
         raise ValueError(f"{name}: missing column(s) {names}; found {', '.join(map(str, df.columns))}")
 
     out = pd.DataFrame(index=range(len(df)))
@@ -159,5 +167,5 @@ def load_runs(source, *, query=None, budget_column=None, budgets=None) -> pd.Dat
     else:
         out["status"] = "completed"
     out = out[COLUMNS]
-    out.attrs.update(source=name, budget_info=info, dropped=dropped, query=query or None)
+    out.attrs.update(source=name, budget_info=info, dropped=dropped, query=query or None, aliases=aliases)
     return out

@@ -79,6 +79,18 @@ class Sweep:
             df = df[df["approach"] == approach]
         return df.sort_values("budget").reset_index(drop=True)
 
+    def swept(self) -> list[float]:
+        """The IsoFLOP budgets; for a table without them, the smallest and largest C of its runs (fits.json's C,
+        else 6ND), so the figures span the compute the runs covered."""
+        b = sorted(float(x) for x in self.runs["budget"].dropna().unique())
+        if b:
+            return b
+        C = pd.to_numeric(pd.Series([r.get("C") for r in self.fits.get("runs") or []], dtype=object),
+                          errors="coerce").dropna()
+        C = C.to_numpy(float) if len(C) else (6.0 * self.runs["N"] * self.runs["D"]).dropna().to_numpy(float)
+        C = C[np.isfinite(C) & (C > 0)]
+        return [float(C.min()), float(C.max())] if len(C) else []
+
     @property
     def targets(self) -> list[float]:
         return [float(t) for t in (self.fits.get("settings") or {}).get("targets") or []]

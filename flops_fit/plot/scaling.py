@@ -100,7 +100,7 @@ def plot_scaling(sw: Sweep, out_dir, colors: dict) -> list:
     for a in ("approach2", "approach3"):
         if a not in have:
             skip(f"scaling_laws ({a})", f"no usable {a} fit in fits.json; drawing the other approach only")
-    swept = sorted(colors) or sorted(sw.runs["budget"].dropna().unique())
+    swept = sorted(colors) or sw.swept()
     cmin, cmax = min(swept), max(swept)
     allC = swept + sw.targets
     c_lo, c_hi = min(allC) / 2.5, max(allC) * 2.5

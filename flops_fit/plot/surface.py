@@ -47,7 +47,7 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     a3 = sw.a3
     fpu = a3_compute(a3).fpu     # C = fpu(N) * D
     runs = sw.runs[sw.runs["loss"].notna()]
-    swept = sorted(colors) or sorted(runs["budget"].dropna().unique())
+    swept = sorted(colors) or sw.swept()
     allC = swept + sw.targets
     c_lo, c_hi = min(allC) / 3, max(allC) * 3
     Cs = np.logspace(np.log10(c_lo), np.log10(c_hi), 260)
@@ -79,11 +79,12 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
         mid = np.sqrt(levels[0] * levels[-1])     # light (high-loss) colours get dark labels
         ax.clabel(cs, fmt="%.2f", fontsize=5.5, inline_spacing=2,
                   colors=["black" if lv > mid else "white" for lv in cs.levels])
-    has_out, has_bad = _runs(axes[0], sw, lambda r: r["budget"], lambda r: r["N"])
+    has_out, has_bad = _runs(axes[0], sw, lambda r: r["budget"].fillna(6.0 * r["N"] * r["D"]),
+                              lambda r: r["N"])   # a run in no budget group at its 6ND
     _runs(axes[1], sw, lambda r: r["N"], lambda r: r["D"])
     _frontier(axes[0], Cs, Nf, inside)
     _frontier(axes[1], Nf, Df, inside)
-    for b in swept:                       # iso-FLOP lines on the (N, D) plane: D = C / fpu(N)
+    for b in sorted(colors):              # iso-FLOP lines on the (N, D) plane: D = C / fpu(N)
         nn = np.geomspace(n_lo, n_hi, 60)
         axes[1].plot(nn, b / fpu(nn), color=colors.get(b, "0.7"), lw=0.9, ls="-", zorder=3)
     for t in sw.targets:
@@ -107,8 +108,9 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     handles = [Line2D([], [], lw=0, marker="o", ms=3.5, mfc="white", mec="black", label="runs (fitted)"),
                Line2D([], [], color="#E69F00", lw=1.6, label="efficient frontier"),
                Line2D([], [], color="#E69F00", lw=1.6, ls="--", label="frontier, extrapolated"),
-               Line2D([], [], lw=0, marker="D", ms=4, mfc="#E69F00", mec="black", label="target budgets"),
-               Line2D([], [], color=colors[swept[-1]] if colors else "0.7", lw=0.9, label="iso-FLOP lines (right)")]
+               Line2D([], [], lw=0, marker="D", ms=4, mfc="#E69F00", mec="black", label="target budgets")]
+    if colors:
+        handles.append(Line2D([], [], color=colors[swept[-1]], lw=0.9, label="iso-FLOP lines (right)"))
     if has_out:
         handles.append(Line2D([], [], lw=0, marker=theme.OUTLIER["marker"], color=theme.OUTLIER["color"],
                               mec="black", mew=0.4, ms=4.5, label="outlier (excluded)"))

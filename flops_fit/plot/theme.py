@@ -57,6 +57,8 @@ def budget_colors(budgets) -> dict:
     """Budget -> colour, sequential in log10 budget (small budgets dark, large light)."""
     b = sorted({float(x) for x in budgets if np.isfinite(x)})
     cmap = plt.get_cmap(BUDGET_CMAP)
+    if not b:              # a table with no IsoFLOP budgets: nothing to colour by budget
+        return {}
     if len(b) == 1:
         return {b[0]: cmap(_CMAP_RANGE[0])}
     lb = np.log10(b)
