@@ -37,3 +37,11 @@ rule all:
         rules.forecast_vs_actual.output.csv,
         rules.report_front.output.front,
     default_target: True
+
+
+onsuccess:
+    # The answer where the user looks: after Snakemake's summary, from the saved results only.
+    if os.path.isfile(f"{SWEEP}/fits.json"):
+        from flops_fit.report.answer import terminal_answer
+
+        print("\n".join(terminal_answer(SWEEP)))

@@ -175,10 +175,11 @@ def front_page(sweep_dir) -> str:
     links = ["Figures: " + ", ".join(f"`{f}.png`_" for f in present) + ". Fit details: `fit_summary.html`_; "
              "all results: `Figures`_, `Fit`_; the job graph and runtimes: `Workflow`_, `Statistics`_.", ""] \
         if present else []
+    from .answer import front_notes, front_warnings
     from .predict import prediction_section   # verification, hold-out, rollout (flops_fit/predict)
-    body = head + _answer(sw) + prediction_section(sweep_dir) + _design(sw, forecast) + _forecast(summary) \
-        + _utilization(sweep_dir) + links \
-        + _chinchilla(sw)
+    body = head + _answer(sw) + front_warnings(sw.fits, forecast) + prediction_section(sweep_dir) \
+        + _design(sw, forecast) + _forecast(summary) + _utilization(sweep_dir) + links \
+        + _chinchilla(sw) + front_notes(sw.fits)
     return "\n".join(body).rstrip() + "\n"
 
 

@@ -1,0 +1,148 @@
+"""Outputs that must not mislead: warnings on rows outside the data's range, the status and notes of a table
+without IsoFLOP budgets, its figures, column aliases, the precision statement and the end-of-workflow answer."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flops_fit.fit import load_runs
+from flops_fit.fit.analyze import TableRow, analyze
+from flops_fit.fit.plausibility import row_warning, warning_notes
+from flops_fit.fit.report import table_markdown, write_outputs
+from flops_fit.plot import theme
+from flops_fit.report.answer import edge_note, front_notes, front_warnings, precision_lines, terminal_answer
+
+
+def _row(n_star, ratio, budget=1e21, kind="extrapolated"):
+    nan2 = (np.nan, np.nan)
+    return TableRow("approach3", budget, kind, n_star, n_star * ratio, ratio, 2.0, nan2, nan2, nan2, nan2)
+
+
+def _used(ratios=(15, 1000), N=(1e7, 1e8)):
+    N = np.array(N, float)
+    D = N * np.array(ratios, float)
+    return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D})
+
+
+class TestRangeWarnings:
+    def test_ratio_far_below_the_data_is_named(self):
+        w = row_warning(_row(1e8, 0.023, budget=6e17), _used())
+        assert "D*/N* = 0.023 is outside the data's range of D/N [15, 1e+03] by 652x" in w
+
+    def test_inside_or_within_the_factor_is_quiet(self):
+        assert row_warning(_row(5e7, 100, budget=6e17), _used()) == ""
+        assert row_warning(_row(5e7, 6, budget=6e17), _used()) == ""      # 2.5x below 15: under the factor 3
+
+    def test_n_star_beyond_the_extrapolation_asked_for(self):
+        used = _used()
+        top = used["C"].max()
+        assert row_warning(_row(1e8 * 10 * 2, 100, budget=10 * top), used) == ""   # within N_max x 10
+        w = row_warning(_row(1e8 * 10 * 50, 100, budget=10 * top), used)
+        assert "N* = 5e+10 is outside the data's range of N [1e+07, 1e+09]" in w and "by 50x" in w
+        assert "the extrapolation asked for" in w
+
+    def test_note_names_the_row(self):
+        notes = warning_notes([_row(1e8, 0.023, budget=1.5e23)], ["D*/N* = 0.023 is outside ..."])
+        assert notes[0].startswith("WARNING approach3 at C = 1.5e+23: D*/N* = 0.023 is outside")
+
+
+def _scattered(n=40, seed=0, names=("N", "D")):
+    """Runs at 40 distinct compute budgets 0.15 decades apart: no IsoFLOP group can form."""
+    rng = np.random.default_rng(seed)
+    C = 10 ** (15 + 0.15 * np.arange(n))
+    N = 10 ** rng.uniform(6, 8, n)
+    D = C / (6 * N)
+    loss = (1.7 + 400 / N ** 0.34 + 1000 / D ** 0.28) * np.exp(rng.normal(0, 0.005, n))
+    return pd.DataFrame({names[0]: N, names[1]: D, "loss": loss})
+
+
+@pytest.fixture(scope="module")
+def approach3_only(tmp_path_factory):
+    out = tmp_path_factory.mktemp("a3only")
+    an = analyze(_scattered(names=("n_params", "tokens")), bootstrap=20, huber_delta="auto", sensitivity=False)
+    write_outputs(an, out)
+    return an, out
+
+
+class TestApproach3Only:
+    def test_status_ok_with_the_reason(self, approach3_only):
+        an, out = approach3_only
+        fits = json.loads((out / "fits.json").read_text())
+        assert an.status == fits["status"] == "ok"
+        assert "status ok: Approach 3 only: the table has no IsoFLOP budgets for Approach 2" in fits["notes"]
+
+    def test_auto_delta_says_it_fell_back(self, approach3_only):
+        an, _ = approach3_only
+        assert an.approach3.delta == 1e-3
+        assert any(n.startswith("approach3 huber_delta auto fell back to the fixed 0.001") for n in
+                   table_markdown(an).replace("Note: ", "").splitlines())
+
+    def test_aliases_named(self, approach3_only):
+        an, _ = approach3_only
+        assert "Note: columns read by alias: n_params as N, tokens as D" in table_markdown(an)
+
+    def test_figures_drawn_without_budgets(self, approach3_only, recwarn):
+        from flops_fit.plot import plot_all
+        _, out = approach3_only
+        names = {p.name for p in plot_all(out)}
+        assert {"surface.png", "residuals.png", "scaling_laws.png"} <= names
+        assert "isoflop.png" not in names
+        assert any("no IsoFLOP budget groups" in str(w.message) for w in recwarn)
+
+    def test_terminal_answer_and_front_page_notes(self, approach3_only):
+        an, out = approach3_only
+        lines = terminal_answer(out)
+        assert 3 <= len(lines) <= 5
+        assert lines[0].startswith(f"flops-fit answer: N* ~ C^a with a = {an.approach3.a:.3g} [")
+        assert "warning(s)" in lines[2] and "chinchilla_table.md" in lines[3]
+        fits = json.loads((out / "fits.json").read_text())
+        text = "\n".join(front_notes(fits))
+        assert all(n.split(":")[0].replace("_", "\\_") in text for n in fits["notes"])
+
+
+def test_budget_colors_empty():
+    assert theme.budget_colors([]) == {}
+
+
+class TestAliases:
+    def test_common_names_accepted(self):
+        df = pd.DataFrame({"n_params": [1e7, 2e7, 4e7], "n_tokens": [1e9] * 3, "loss": [3.0] * 3,
+                           "compute": [6e16, 1.2e17, 2.4e17]})
+        runs = load_runs(df)
+        assert runs["N"].tolist() == [1e7, 2e7, 4e7] and runs["C"].tolist() == [6e16, 1.2e17, 2.4e17]
+        assert runs.attrs["aliases"] == {"n_params": "N", "n_tokens": "D", "compute": "C"}
+        assert load_runs(df.rename(columns={"n_tokens": "tokens", "compute": "flops"})).attrs["aliases"] == {
+            "n_params": "N", "tokens": "D", "flops": "C"}
+
+    def test_missing_column_lists_the_aliases(self):
+        with pytest.raises(ValueError, match=r"missing column\(s\) D \(or data_units or tokens or n_tokens\)"):
+            load_runs(pd.DataFrame({"N": [1.0], "loss": [3.0]}))
+
+
+class TestPrecision:
+    def test_edge_of_own_interval_is_explained(self):
+        assert edge_note(0.5, 0.4, 0.6) == ""
+        assert "at the edge of its interval [0.491, 1.13]" in edge_note(0.506, 0.491, 1.127)
+        assert "outside its interval" in edge_note(0.3, 0.4, 0.6)
+
+    def test_one_number_and_a_pointer_to_designs(self):
+        fits = {"approach3": {"status": "ok", "a": {"value": 0.506, "lo": 0.491, "hi": 1.127}},
+                "design": {"a_sd_bound": 0.021}, "settings": {"bootstrap": {"level": 0.95}}}
+        forecast = {"precision": {"planned": {"approaches": {"approach3": {"a_sd": 0.024}}},
+                                  "designs": [{"design": {"name": "wide"}, "device_hours": 2.5,
+                                               "approaches": {"approach3": {"a_sd": 0.011}}}]}}
+        lines = precision_lines(fits, forecast)
+        assert lines[0] == "Act on a = 0.506 [0.491, 1.13] (Approach 3's 95 % bootstrap interval over the runs)."
+        assert "design bound (+-0.021" in lines[1] and "forecast (+-0.024" in lines[1]
+        assert "at the edge of" in lines[2]
+        assert lines[3] == "To narrow it: design wide forecasts sd(a) = 0.011, 2.5 device-hours (forecast.designs)."
+        assert "forecast.designs" in precision_lines(fits, None)[-1]
+
+    def test_front_page_warnings(self):
+        fits = {"warnings": ["D*/N* = 0.023 is outside the data's range of D/N [15, 1e+03] by 652x"],
+                "table": [{"approach": "approach2", "budget": 1.5e23,
+                           "warning": "D*/N* = 0.023 is outside the data's range of D/N [15, 1e+03] by 652x"}]}
+        text = "\n".join(front_warnings(fits, None))
+        assert "**Warning (1): rows of the table lie outside the data's range:**" in text
+        assert "approach2 at C = 1.5e+23: D\\*/N\\* = 0.023 is outside the data's range" in text
