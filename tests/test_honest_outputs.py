@@ -146,3 +146,31 @@ class TestPrecision:
         text = "\n".join(front_warnings(fits, None))
         assert "**Warning (1): rows of the table lie outside the data's range:**" in text
         assert "approach2 at C = 1.5e+23: D\\*/N\\* = 0.023 is outside the data's range" in text
+
+
+class TestRepeats:
+    def _table(self, spread):
+        rows = []
+        for C in (1e17, 1e18, 1e19):
+            for N in np.geomspace(C ** 0.5 / 300, C ** 0.5 / 30, 5):
+                D = C / (6 * N)
+                base = 1.7 + 400 / N ** 0.34 + 1000 / D ** 0.28
+                for k, ev in enumerate(("web", "code", "books")):
+                    rows.append({"N": N, "D": D, "loss": base * (1 + spread * k), "eval_set": ev, "C": C})
+        return pd.DataFrame(rows)
+
+    def test_eval_sets_are_not_seeds(self):
+        from flops_fit.fit.repeats import repeats_note, seedless_repeats
+        runs = load_runs(self._table(0.25))
+        assert runs.attrs["repeat_columns"] == ["eval_set"]
+        groups = seedless_repeats(runs)
+        assert len(groups) == 15
+        note = repeats_note(groups, runs.attrs["repeat_columns"])
+        assert note.startswith("repeats that are not seeds: 15 group(s) of runs with the same (N, D) differ in loss "
+                               "by more than 10 %")
+        assert "not used as seed replicates" in note and 'analysis.query (e.g. "eval_set == ...")' in note
+        assert "group_by=eval_set" in note
+
+    def test_seed_noise_is_kept(self):
+        from flops_fit.fit.repeats import seedless_repeats
+        assert seedless_repeats(load_runs(self._table(0.005))) == []

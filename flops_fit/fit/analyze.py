@@ -13,6 +13,7 @@ from .bootstrap import BootstrapResult, run_bootstrap
 from .design import exponent_sd_bound
 from .intervals import replicate_laws
 from .plausibility import table_warnings
+from .repeats import repeats_note, seedless_repeats
 from .outliers import MIN_SCREEN_POINTS, flag_outliers
 from .sensitivity import LEAST_SQUARES_DELTA, disagreement, objective_sensitivity
 from .table import FitError, load_runs
@@ -61,6 +62,7 @@ class Analysis:
     warnings: tuple = ()                     # per table row: '' or why it lies outside the data (plausibility.py)
     aliases: dict = field(default_factory=dict)       # column alias used -> short name (table.ALIASES)
     status_note: str = ""                    # e.g. "Approach 3 only" for a table with no IsoFLOP budgets
+    repeats: str = ""                        # note on (N, D) repeats that are not seed replicates (repeats.py)
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -181,6 +183,9 @@ def analyze(runs, *, targets=None, include_outliers=False, bootstrap=200, seed=0
     noise = log_residual_scale(used, a2)
     # adaptive hook: seed replicates (planner.replicates) measure the noise; it replaces the residual estimate
     measured, noise_method = replicate_noise(used), ""
+    seedless = seedless_repeats(used)
+    if seedless:            # repeats whose losses differ far beyond seed noise: not seeds (repeats.py)
+        measured = None
     if measured is not None:
         noise, noise_method = measured[:2], measured[2]
     delta, delta_rule = resolve_huber_delta(huber_delta, noise, noise_method)
@@ -234,7 +239,8 @@ def analyze(runs, *, targets=None, include_outliers=False, bootstrap=200, seed=0
     return Analysis(source=source, unit=unit, include_outliers=bool(include_outliers),
                     targets=tuple(float(t) for t in targets), runs=flagged, approach2=a2, approach3=a3,
                     bootstrap=boot, table=table, status=status, status_note=status_note,
-                    warnings=table_warnings(table, used), aliases=dict(runs.attrs.get("aliases") or {}),
+                    warnings=table_warnings(table, used),
+                    repeats=repeats_note(seedless, runs.attrs.get("repeat_columns") or []), aliases=dict(runs.attrs.get("aliases") or {}),
                     huber_delta_rule=delta_rule,
                     noise_sigma=float(sigma), a_sd_bound=bound, targets_rule=targets_rule,
                     include_near_edge=bool(include_near_edge), independent_runs=bool(independent_runs),

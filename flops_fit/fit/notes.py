@@ -110,6 +110,8 @@ def _honest(an) -> list:
         out.append("columns read by alias: " + ", ".join(f"{k} as {v}" for k, v in an.aliases.items()))
     if an.status_note:
         out.append(f"status {an.status}: {an.status_note}")
+    if an.repeats:
+        out.append(an.repeats)
     if "fell back" in an.huber_delta_rule:
         out.append(f"approach3 huber_delta {an.huber_delta_rule}")
     return out

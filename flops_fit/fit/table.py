@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .budgets import infer_budgets, snap_budgets
+from .repeats import telling_columns
 
 COLUMNS = ["id", "C", "budget", "N", "D", "loss", "status"]
 # pipeline name -> short name (docs/architecture.md, "runs.csv")
@@ -167,5 +168,6 @@ def load_runs(source, *, query=None, budget_column=None, budgets=None) -> pd.Dat
     else:
         out["status"] = "completed"
     out = out[COLUMNS]
-    out.attrs.update(source=name, budget_info=info, dropped=dropped, query=query or None, aliases=aliases)
+    out.attrs.update(source=name, budget_info=info, dropped=dropped, query=query or None, aliases=aliases,
+                     repeat_columns=telling_columns(df))
     return out
