@@ -174,3 +174,32 @@ class TestRepeats:
     def test_seed_noise_is_kept(self):
         from flops_fit.fit.repeats import seedless_repeats
         assert seedless_repeats(load_runs(self._table(0.005))) == []
+
+
+class TestSmallBudgets:
+    def test_three_sizes_and_a_flat_profile(self, tmp_path):
+        rows = []
+        for C in (1e17, 1e18, 1e19, 1e20):
+            for N in np.geomspace(C ** 0.5 / 300, C ** 0.5 / 30, 3):
+                D = C / (6 * N)
+                rows.append({"N": N, "D": D, "C": C, "loss": 1.7 + 400 / N ** 0.34 + 1000 / D ** 0.28})
+        for N in np.geomspace(1e9, 1e10, 5):      # a flat, slightly concave profile
+            rows.append({"N": N, "D": 1e21 / (6 * N), "C": 1e21, "loss": 2.5 - 1e-3 * np.log10(N / 3e9) ** 2})
+        an = analyze(pd.DataFrame(rows), bootstrap=20, include_near_edge=True, sensitivity=False)
+        write_outputs(an, tmp_path)
+        fits = json.loads((tmp_path / "fits.json").read_text())
+        by = {b["budget"]: b for b in fits["approach2"]["budgets"]}
+        three = by[1e18]
+        assert three["n_star"]["lo"] is None and "note" not in three["n_star"]
+        assert three["vertex_note"].startswith("3 sizes or fewer: the parabola goes through every point")
+        flat = by[1e21]
+        assert flat["status"] == "non_positive_curvature" and flat["n_star"]["value"] is None
+        assert flat["vertex_note"].startswith("no minimum: the profile is flat or bends down")
+        notes = " ".join(fits["notes"])
+        assert "have no bootstrap interval on their optimum: a parabola through 3 points" in notes
+        assert "1 budget(s) have no minimum (1e+21)" in notes and "shifted" not in notes
+
+    def test_round_off_is_inside_the_interval(self):
+        from flops_fit.fit.intervals import outside_note
+        assert outside_note(1.0 + 2e-15, 1.0, 1.0) == ""
+        assert outside_note(1.1, 1.0, 1.05) != ""

@@ -44,7 +44,10 @@ def replicate_laws(samples: dict, budgets, fitted, Cs) -> None:
 
 def outside_note(value, lo, hi, samples=None) -> str:
     """'' when value lies in [lo, hi] (or there is no interval); else one sentence saying why it does not."""
-    if not (np.isfinite(value) and np.isfinite(lo) and np.isfinite(hi)) or lo <= value <= hi:
+    if not (np.isfinite(value) and np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    tol = 1e-9 * max(abs(value), abs(lo), abs(hi))   # a round-off (lo == hi == value up to 1e-15) is inside
+    if lo - tol <= value <= hi + tol:
         return ""
     side = "below" if value < lo else "above"
     frac = ""

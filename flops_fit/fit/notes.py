@@ -110,6 +110,16 @@ def _honest(an) -> list:
         out.append("columns read by alias: " + ", ".join(f"{k} as {v}" for k, v in an.aliases.items()))
     if an.status_note:
         out.append(f"status {an.status}: {an.status_note}")
+    few = [b.budget for b in an.approach2.budgets if b.in_n.n_points <= 3 and b.status != "too_few_points"]
+    if few:
+        out.append(f"approach2: {len(few)} budget(s) with 3 sizes ({', '.join(f'{c:.3g}' for c in few)}) have no "
+                   "bootstrap interval on their optimum: a parabola through 3 points fits them exactly, so resampling "
+                   "cannot show how far the vertex could move (add sizes to get one)")
+    flat = [b.budget for b in an.approach2.budgets if b.status == "non_positive_curvature"]
+    if flat:
+        out.append(f"approach2: {len(flat)} budget(s) have no minimum ({', '.join(f'{c:.3g}' for c in flat)}): "
+                   "the loss profile is flat or bends down across the sizes, so no N* is reported for them; widen "
+                   "the sizes or check those runs")
     if an.repeats:
         out.append(an.repeats)
     if "fell back" in an.huber_delta_rule:

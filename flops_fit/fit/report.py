@@ -56,21 +56,39 @@ def _parabola(p, var):
             "x_min": p.x_min, "x_max": p.x_max, "n_points": p.n_points, "status": p.status}
 
 
+MAX_EXACT_SIZES = 3
+EXACT_PARABOLA = ("3 sizes or fewer: the parabola goes through every point, so resampling the runs cannot show "
+                  "how far the vertex could move; no bootstrap interval (add sizes to get one)")
+NO_MINIMUM = ("no minimum: the profile is flat or bends down (non-positive curvature), so its parabola's vertex "
+              "is a maximum or at infinity, not N*; widen the sizes or check the runs of this budget")
+
+
+def _vertex(b, value):
+    return np.nan if b.status == "non_positive_curvature" else value
+
+
 def _approach2(an: Analysis) -> dict:
     a2, boot = an.approach2, an.bootstrap
     empty = boot.samples["a2.budgets"].shape[1] == 0   # no budget groups: nothing to take percentiles of
-    blo, bhi = (np.zeros((0, 3)),) * 2 if empty else boot.interval("a2.budgets")
+    blo, bhi = (np.zeros((0, 3)),) * 2 if empty else (np.array(x, float) for x in boot.interval("a2.budgets"))
     lost = (np.mean(~np.isfinite(boot.samples["a2.budgets"][:, :, 0]), axis=0) if boot.n
             else np.full(len(a2.budgets), np.nan))
     budgets = []
     for j, b in enumerate(a2.budgets):
-        budgets.append({"budget": b.budget, "status": b.status, "edge": b.edge, "fitted": b.budget in a2.fitted,
+        extra = {}
+        if b.status == "non_positive_curvature":   # a concave or flat parabola's vertex is a maximum, not N*
+            blo[j] = bhi[j] = np.nan
+            extra["vertex_note"] = NO_MINIMUM
+        elif len(set(b.x_grid)) <= MAX_EXACT_SIZES or b.in_n.n_points <= MAX_EXACT_SIZES:
+            blo[j] = bhi[j] = np.nan
+            extra["vertex_note"] = EXACT_PARABOLA
+        budgets.append({**extra, "budget": b.budget, "status": b.status, "edge": b.edge, "fitted": b.budget in a2.fitted,
                         "vertex_replicates_lost": lost[j],
                         "n_points": b.in_n.n_points, "run_ids": list(b.run_ids),
                         "parabola_n": _parabola(b.in_n, "N"), "parabola_d": _parabola(b.in_d, "D"),
-                        "n_star": _est(b.n_star, blo[j, 0], bhi[j, 0]),
-                        "d_star": _est(b.d_star, blo[j, 1], bhi[j, 1]),
-                        "l_star": _est(b.l_star, blo[j, 2], bhi[j, 2])})
+                        "n_star": _est(_vertex(b, b.n_star), blo[j, 0], bhi[j, 0]),
+                        "d_star": _est(_vertex(b, b.d_star), blo[j, 1], bhi[j, 1]),
+                        "l_star": _est(_vertex(b, b.l_star), blo[j, 2], bhi[j, 2])})
     llo, lhi = boot.interval("a2.laws")   # kn, a, kd, b, E, k, g
     laws = {}
     for name, fit, (ik, ie) in (("n_star", a2.n_star, (0, 1)), ("d_star", a2.d_star, (2, 3))):
@@ -181,7 +199,7 @@ def _fmt(v, lo, hi, spec=".3g"):
     s = format(v, spec)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return s
-    mark = "†" if np.isfinite(v) and not lo <= v <= hi else ""
+    mark = "†" if outside_note(v, lo, hi) else ""
     return f"{s}{mark} [{lo:{spec}}, {hi:{spec}}]"
 
 
