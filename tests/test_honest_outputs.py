@@ -134,7 +134,7 @@ class TestPrecision:
                                                "approaches": {"approach3": {"a_sd": 0.011}}}]}}
         lines = precision_lines(fits, forecast)
         assert lines[0] == "Act on a = 0.506 [0.491, 1.13] (Approach 3's 95 % bootstrap interval over the runs)."
-        assert "design bound (+-0.021" in lines[1] and "forecast (+-0.024" in lines[1]
+        assert "design bound (±0.021" in lines[1] and "forecast (±0.024" in lines[1]
         assert "at the edge of" in lines[2]
         assert lines[3] == "To narrow it: design wide forecasts sd(a) = 0.011, 2.5 device-hours (forecast.designs)."
         assert "forecast.designs" in precision_lines(fits, None)[-1]

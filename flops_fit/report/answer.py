@@ -57,10 +57,10 @@ def precision_lines(fits: dict, forecast: dict | None) -> list[str]:
     fsd = num(((prec.get("approaches") or {}).get(who) or {}).get("a_sd"))
     why = []
     if np.isfinite(bound):
-        why.append(f"the design bound (+-{bound:.2g}, 1 sd) assumes the fitted law is exactly right at the "
+        why.append(f"the design bound (±{bound:.2g}, 1 sd) assumes the fitted law is exactly right at the "
                    "measured noise")
     if np.isfinite(fsd):
-        why.append(f"the forecast (+-{fsd:.2g}, 1 sd) was simulated before the sweep on the prior surface")
+        why.append(f"the forecast (±{fsd:.2g}, 1 sd) was simulated before the sweep on the prior surface")
     if why:
         out.append("Narrower figures elsewhere are not this interval: " + "; ".join(why) + ". The interval also "
                    "carries what the data add: noise beyond the model, outliers, the irreducible loss E left free.")
