@@ -156,7 +156,8 @@ def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
 
 def _calibration_summary(cal: dict) -> dict:
     keep = ("size", "params", "flops_per_step", "step_s", "eval_s", "ckpt_s", "startup_s", "teardown_s",
-            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled")
+            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled",
+            "cpu_per_wall", "load")
     return {"cache": cal["cache"], "cost_s": cal["cost_s"], "measured_sizes": cal["measured_sizes"],
             "cached_sizes": cal["cached_sizes"], "concurrency": cal["concurrency"], "threads": cal["threads"],
             "processes": cal["processes"], "settings": cal["settings"], "machine": cal["machine"],
