@@ -22,6 +22,12 @@ def _cfg(budgets, near_edge=False, min_steps=20):
             "planner": {"min_steps": min_steps}}
 
 
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """One results_dir for the ff-plan tests: the models are measured once (results/.cache)."""
+    return tmp_path_factory.mktemp("results")
+
+
 def lines(out, level):
     return [x for x in out.splitlines() if x.startswith(f"flops-fit: {level}:")]
 
@@ -71,17 +77,17 @@ class TestPlanChecks:
         with pytest.raises(ValueError):
             Finding("error", "k", "line")
 
-    def test_ff_plan_warns_on_three_sizes_and_exits_0(self, tmp_path, capsys):
+    def test_ff_plan_warns_on_three_sizes_and_exits_0(self, results, capsys):
         from flops_fit.cli import plan_main
-        plan_main(["preset=quick", f"results_dir={tmp_path}", "planner.sizes=3"])
+        plan_main([f"results_dir={results}", "planner.sizes=3"])
         err = capsys.readouterr().err
         assert lines(err, "warning") == [
             "flops-fit: warning: every budget: 3 sizes or fewer, so every optimum will be near_edge and Approach 2 "
             "leaves it out: set analysis.include_near_edge=true or raise planner.sizes"]
 
-    def test_ff_plan_names_the_typo_in_the_table_and_below_it(self, tmp_path, capsys):
+    def test_ff_plan_names_the_typo_in_the_table_and_below_it(self, results, capsys):
         from flops_fit.cli import plan_main
-        plan_main([f"results_dir={tmp_path}", "budgets.values=[1.011,3e11,1e12]"])
+        plan_main([f"results_dir={results}", "budgets.values=[1.011,3e11,1e12]"])
         out, err = capsys.readouterr()
         assert "dropped: budget 1.011, target N" in out
         assert "flops-fit: warning: budget 1.011 FLOPs: smaller than one step of the smallest model" in err
@@ -152,7 +158,7 @@ def test_stale_lock_line_for_an_absolute_and_a_relative_results_dir(tmp_path):
 
 
 class TestLoad:
-    def _sweep(self, tmp_path, load_cal, load_run):
+    def _sweep(self, tmp_path, load_cal, load_run, share=0.8):
         sweep = tmp_path
         for rid in ("a", "b"):
             d = sweep / "runs" / rid
@@ -164,7 +170,7 @@ class TestLoad:
                                                         "load": [load_run, load_run]}) + "\n")
         # calibrated at a higher load: 93 s forecast, each process got 0.8 CPU-seconds per second
         fc = {"experiments": [{"id": i, "seconds": 93.0} for i in ("a", "b")], "totals": {},
-              "calibration": {"points": [{"cpu_per_wall": 0.8, "load": load_cal}]}}
+              "calibration": {"points": [{"cpu_per_wall": share, "load": load_cal}]}}
         return sweep, fc
 
     def test_cpu_seconds_error_and_a_changed_load_are_reported(self, tmp_path):
@@ -173,13 +179,16 @@ class TestLoad:
         table, s = compare(sweep, fc)
         assert s["median_abs_error"] == pytest.approx(53 / 40)               # 132 % in wall-seconds
         assert s["median_abs_error_cpu"] == pytest.approx(abs(74.4 - 76) / 76)   # 2 % in CPU-seconds
-        assert s["load"]["changed"] and "calibrated at load 5.0, the sweep ran at load 2.0" in s["load"]["note"]
+        assert s["load"]["changed"] and "load 5.0 at calibration, 2.0 through the sweep" in s["load"]["note"]
+        assert "0.80 CPU-seconds per second at calibration, 1.90 in the sweep" in s["load"]["note"]
         assert "In CPU-seconds" in summary_markdown(s) and "the load changed" in summary_markdown(s)
 
     def test_an_unchanged_load_says_nothing(self, tmp_path):
         from flops_fit.forecast.actual import compare
-        sweep, fc = self._sweep(tmp_path, 2.5, 2.0)
+        sweep, fc = self._sweep(tmp_path, 2.5, 2.0, share=1.8)
         assert not compare(sweep, fc)[1]["load"]["changed"]
+        sweep, fc = self._sweep(tmp_path / "b", 2.5, 2.0, share=1.2)   # same load average, another CPU share
+        assert compare(sweep, fc)[1]["load"]["changed"]
 
     def test_segment_timer_records_cpu_seconds_and_load(self, tmp_path):
         from flops_fit.forecast.actual import segment_timer

@@ -232,8 +232,10 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
     summary["median_abs_error_cpu"] = float(np.median(cpu_err)) if len(cpu_err) else None
     summary["cpu_error_definition"] = ("|forecast_cpu_s - actual_cpu_s| / actual_cpu_s per run, forecast_cpu_s = "
                                        "forecast_s x the calibration's CPU-seconds per wall-second; median")
+    timed = both[np.isfinite(both["actual_cpu_s"].to_numpy(float))]
+    sweep_share = float(timed["actual_cpu_s"].sum() / timed["actual_s"].sum()) if len(timed) else math.nan
     summary["load"] = load_summary(calibration_load(forecast), sweep_loads, summary["median_abs_error_cpu"],
-                                   summary["median_abs_error"])
+                                   summary["median_abs_error"], cal_share=cpu_per_wall, sweep_share=sweep_share)
     return runs[COLUMNS], summary
 
 

@@ -15,6 +15,8 @@ import statistics
 # The load "changed" when the sweep's mean 1-minute load differs from calibration's by more than this many
 # runnable processes: one process more or less is what a 2-core machine's wall times already feel.
 LOAD_CHANGE = 1.0
+# ... or when the CPU share the runs got (CPU-seconds per wall-second) moved by more than this factor.
+SHARE_CHANGE = 1.25
 
 
 def calibration_cpu_per_wall(forecast: dict | None) -> float:
@@ -41,15 +43,24 @@ def run_cpu(segments: list) -> tuple:
     return total, loads
 
 
-def load_summary(cal_load: float, sweep_loads: list, cpu_error, wall_error) -> dict:
-    """{"calibration", "sweep", "changed", "note"}: what the forecast_vs_actual summary says about load."""
+def load_summary(cal_load: float, sweep_loads: list, cpu_error, wall_error, *, cal_share=math.nan,
+                 sweep_share=math.nan) -> dict:
+    """{"calibration", "sweep", "cpu_share", "changed", "note"}: what the forecast_vs_actual summary says about
+    load. ``*_share``: CPU-seconds per wall-second of calibration's job processes and of the sweep's runs (what
+    the load left them: a change the 1-minute load average, sampled at a few instants, can miss)."""
     sweep = float(statistics.mean(sweep_loads)) if sweep_loads else math.nan
-    changed = bool(math.isfinite(cal_load) and math.isfinite(sweep) and abs(sweep - cal_load) > LOAD_CHANGE)
+    by_load = bool(math.isfinite(cal_load) and math.isfinite(sweep) and abs(sweep - cal_load) > LOAD_CHANGE)
+    ratio = sweep_share / cal_share if cal_share > 0 and math.isfinite(sweep_share) else math.nan
+    by_share = bool(math.isfinite(ratio) and not 1 / SHARE_CHANGE <= ratio <= SHARE_CHANGE)
+    changed = by_load or by_share
     note = None
     if changed:
-        note = (f"the load changed: calibrated at load {cal_load:.1f}, the sweep ran at load {sweep:.1f} on "
-                f"average, so the wall-seconds forecast is off by that alone")
+        note = (f"the load changed between calibration and sweep: load {cal_load:.1f} at calibration, {sweep:.1f} "
+                f"through the sweep" + (f"; a job process got {cal_share:.2f} CPU-seconds per second at calibration, "
+                                        f"{sweep_share:.2f} in the sweep (wall times scale with the inverse)"
+                                        if math.isfinite(ratio) else ""))
         if cpu_error is not None and math.isfinite(cpu_error):
             note += f"; the CPU-seconds error ({100 * cpu_error:.0f} %) does not depend on load"
         note += " (to forecast at the load of the sweep, set forecast.recalibrate=true and run the forecast again)"
-    return {"calibration": cal_load, "sweep": sweep, "changed": changed, "note": note}
+    return {"calibration": cal_load, "sweep": sweep, "cpu_share": {"calibration": cal_share, "sweep": sweep_share},
+            "changed": changed, "note": note}
