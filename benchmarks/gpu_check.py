@@ -30,9 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# dense (no sparsity) bf16 tensor-core peaks from NVIDIA's datasheets, TFLOP/s; first match wins
-DATASHEET_BF16_TFLOPS = [("H200", 989.4), ("H100 PCIe", 756.0), ("H100", 989.4), ("A100", 312.0),
-                         ("L40S", 362.1), ("A10", 125.0), ("L4", 121.0)]
+# the datasheets' dense bf16 peaks live with the measured peak that every run's MFU uses
+from flops_fit.peak import DATASHEET_BF16_TFLOPS, datasheet_peak  # noqa: E402,F401
 PARTS = {"peak": 15, "mfu": 130, "sweep": 200, "small": 90, "precision": 40}  # estimated seconds on an H200
 ROWS = []
 
@@ -40,16 +39,6 @@ ROWS = []
 def row(check, value, note=""):
     ROWS.append((check, value, note))
     print(f"  {check}: {value} {note}", flush=True)
-
-
-def datasheet_peak(name: str):
-    """Dense bf16 peak (TFLOP/s) of a device name such as 'NVIDIA H100 80GB HBM3', or None if unknown."""
-    for key, tflops in DATASHEET_BF16_TFLOPS:
-        if key == "L4" and "L40" in name:
-            continue
-        if key in name:
-            return tflops
-    return None
 
 
 def matmul_tflops(torch, dev, n=8192, iters=20) -> float:

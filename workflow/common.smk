@@ -26,6 +26,7 @@ RUNTIME = json.dumps({**split_spec(PLAN["experiments"][0])[1], "forecast": f"{SW
                       "compile_cache": os.path.join(CFG["results_dir"], ".cache", "inductor")})
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+SLOTS = f"--runs-per-gpu {CFG['cluster']['runs_per_gpu']} --devices {NPROC}"  # flops_fit.slots (train.smk)
 # Cluster side (flops_fit.cluster, docs/cluster.md): per-job resources from the config; light rules and
 # mock runs execute in the workflow process under any executor (cluster.mock_local=false sends mock runs out).
 TRAIN_RES = train_resources(CFG)

@@ -17,10 +17,17 @@ from tqdm import tqdm
 from flops_fit.io import BadFile, read_json_or_explain
 
 from . import compile as comp
+from .. import trackers
 from . import precision as prec
 from ..plugins import load_data_plugin, load_object
+from ..peak import FLOPS_CONVENTION, device_peak
 from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
+
+
+# with several processes, the stop/time flags go through a collective every this many steps (at most
+# log_every), not every step; benchmarks/train_throughput.py --ab times the difference
+FLAG_STEPS = 10
 
 
 class Diverged(Exception):
@@ -81,7 +88,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     # ---- setup: Accelerator first, seed, plugins, model, optimizer, schedule, prepare in one call
     parts = _Parts(t_enter)  # start-up by part, for metrics.json (startup_parts)
     accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
-                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
+                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False,
+                              **trackers.accelerator_kwargs(spec, run_dir))
     set_seed(int(spec["seed"]))
     parts.mark("accelerate")
     model_cls = load_object(spec["model"]["plugin"], "model")
@@ -122,6 +130,12 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     eval_every = int(tr.get("eval_every") or 0) or max(1, steps // 4)
     ckpt_steps, ckpt_secs = int(tr.get("ckpt_every_steps") or 0), 60.0 * float(tr.get("ckpt_every_minutes") or 0)
     div_factor, w_steps = float(tr.get("divergence_factor") or 0), warmup_steps(steps, tr["warmup_frac"])
+    # several processes agree on stopping and on the time trigger through a collective: only every few steps
+    flag_every = 1 if world == 1 else max(1, min(log_every, FLAG_STEPS))
+    peak = device_peak(accelerator.device)  # for MFU; measured once per device model, then cached (flops_fit.peak)
+    peak_s, fpu = peak["flops_per_s"] * world, float(spec["flops_per_unit"])
+    accelerator.print(f"[{spec.get('id')}] MFU against {peak_s:.3g} FLOP/s ({peak['source']}"
+                      + (f" x{world}" if world > 1 else "") + f"); {FLOPS_CONVENTION}", file=sys.stderr)
 
     # ---- resume
     ckpt = Checkpointer(run_dir / "ckpt", accelerator, fingerprint(spec))
@@ -131,6 +145,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     prev_compile = float(info.get("compile_s", 0.0))  # compile seconds of earlier segments (each compiles anew)
     if step:
         accelerator.print(f"[{spec.get('id')}] resuming from the checkpoint at step {step}", file=sys.stderr)
+    tracker = trackers.Tracker(accelerator, spec, step, scheduler)  # training.log_with (off: does nothing)
     curve_path = run_dir / "curve.jsonl"
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +159,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         if accelerator.is_main_process:
             curve.write(json.dumps(rec) + "\n")
             curve.flush()
+        tracker.log(rec)
 
     # ---- loop
     status, reason, startup_s = "completed", None, None
@@ -198,7 +214,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                     if init_loss is None:
                         init_loss = train_loss
                     rate = units_seg / max(1e-9, time.perf_counter() - t_seg)
-                    bar.set_postfix(loss=f"{train_loss:.4f}", units_s=f"{rate:,.0f}", refresh=False)
+                    bar.set_postfix(loss=f"{train_loss:.4f}", units_s=f"{rate:,.0f}", mfu=f"{rate * fpu / peak_s:.1%}",
+                                    refresh=False)
                     rec = {"step": step, "units": units_done,
                            "train_loss": train_loss if math.isfinite(train_loss) else None}
                     if not math.isfinite(train_loss):
@@ -213,11 +230,14 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                             rec["val_loss"] = evaluate(raw_model, loss_fn, val_batches, accelerator)
                     log(rec)
 
-                # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes
-                flags = torch.tensor([float(sig.received or 0),
-                                      float(ckpt_secs > 0 and time.monotonic() - ckpt.last_save >= ckpt_secs)])
-                if world > 1:
-                    flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
+                # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes,
+                # taken every flag_every steps (a reduce per step costs; see benchmarks/train_throughput.py)
+                flags = torch.zeros(2)
+                if step % flag_every == 0 or step == steps:
+                    flags = torch.tensor([float(sig.received or 0),
+                                          float(ckpt_secs > 0 and time.monotonic() - ckpt.last_save >= ckpt_secs)])
+                    if world > 1:
+                        flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
                 due = (ckpt_steps and step % ckpt_steps == 0) or flags[1] > 0
                 if step < steps and (flags[0] > 0 or due):
                     with probe.phase("ckpt"):
@@ -254,9 +274,13 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         "precision": precision, "global_batch": B, "reason": reason, "startup_s": startup_s,
         "startup_parts": parts.result(), "compiled": do_compile, "compile_reason": compile_why,
         "compile_s": round(prev_compile + first.compile_s(), 3),
+        # the peak of the run's devices (all processes), for MFU (flops_fit.peak)
+        "peak_flops_per_s": peak_s, "peak_source": peak["source"] + (f" x{world}" if world > 1 else ""),
+        "peak_datasheet_flops_per_s": peak["datasheet_flops_per_s"] * world if peak["datasheet_flops_per_s"] else None,
     }
     if world > 1:  # identical on every process (timings differ slightly between processes)
         metrics = broadcast_object_list([metrics])[0]
+    tracker.end(metrics)
     accelerator.print(f"[{spec.get('id', 'train')}] {status}: steps {step}/{steps}, {spec.get('unit', 'units')} "
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)
