@@ -235,7 +235,7 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
     timed = both[np.isfinite(both["actual_cpu_s"].to_numpy(float))]
     sweep_share = float(timed["actual_cpu_s"].sum() / timed["actual_s"].sum()) if len(timed) else math.nan
     summary["load"] = load_summary(calibration_load(forecast), sweep_loads, summary["median_abs_error_cpu"],
-                                   summary["median_abs_error"], cal_share=cpu_per_wall, sweep_share=sweep_share)
+                                   cal_share=cpu_per_wall, sweep_share=sweep_share)
     return runs[COLUMNS], summary
 
 

@@ -43,7 +43,7 @@ def run_cpu(segments: list) -> tuple:
     return total, loads
 
 
-def load_summary(cal_load: float, sweep_loads: list, cpu_error, wall_error, *, cal_share=math.nan,
+def load_summary(cal_load: float, sweep_loads: list, cpu_error, *, cal_share=math.nan,
                  sweep_share=math.nan) -> dict:
     """{"calibration", "sweep", "cpu_share", "changed", "note"}: what the forecast_vs_actual summary says about
     load. ``*_share``: CPU-seconds per wall-second of calibration's job processes and of the sweep's runs (what
