@@ -104,6 +104,29 @@ def trainer_spec(data_dir, *, d_model, n_layer, seq, batch, steps, compile, prec
             "loss": {"plugin": "plugins.losses:cross_entropy"}, "training": tr, "seed": 0, "config_hash": "x"}
 
 
+def checkpoint_save(ctx, d_model, n_layer):
+    """Seconds to save model + AdamW state with the trainer's Checkpointer (accelerate save_state)."""
+    import torch
+    from accelerate import Accelerator
+
+    from flops_fit.train.checkpoint import Checkpointer
+    from plugins.gpt import GPT
+    acc = Accelerator(cpu=ctx["device"] == "cpu")
+    model = GPT(d_model=d_model, n_layer=n_layer, head_dim=64 if d_model >= 64 else 4, vocab_size=256,
+                seq_len=ctx["seq"])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    model, opt = acc.prepare(model, opt)
+    model({"tokens": torch.zeros(1, 8, dtype=torch.long, device=acc.device)}).float().sum().backward()
+    opt.step()  # the optimizer state exists
+    n = sum(p.numel() for p in model.parameters())
+    ck = Checkpointer(ctx["tmp"] / "ckpt-check", acc)
+    t0 = time.perf_counter()
+    ck.save(1)
+    dt = time.perf_counter() - t0
+    row(f"checkpoint save {n / 1e6:.0f}M + AdamW", f"{dt:.1f} s",
+        f"every ckpt_every_minutes=5: {100 * dt / 300:.1f} % of training time; to {ctx['tmp']}")
+
+
 def part_mfu(ctx):
     from flops_fit.runner import run_experiment
     seq, batch = ctx["seq"], ctx["batch"]
@@ -121,6 +144,7 @@ def part_mfu(ctx):
                 f"{100 * tf / ctx['peak']:.1f} % MFU ({tf:.0f} TFLOP/s)",
                 f"{steps} steps x {batch}x{seq}, wall {m['wall_s']:.1f} s, compile {m.get('compile_s') or 0:.1f} s, "
                 f"{m['precision']}, start-up {m.get('startup_s') or 0:.1f} s {m.get('startup_parts') or ''}")
+    checkpoint_save(ctx, *ctx["mfu_shapes"][-1][:2])
 
 
 # ---- sweeps through snakemake
@@ -155,6 +179,23 @@ def sweep_utilization(sdir: Path, peak_tflops: float, devices: int = 1) -> dict:
             "compiled": sum(bool(r.get("compiled")) for r in runs), "job_walls": [s["end"] - s["start"] for s in spans]}
 
 
+def runs_utilization(sdir):
+    from flops_fit.utilization import sweep_utilization as from_runs
+    return from_runs(sdir)
+
+
+def startup_parts(sdir: Path, k: int) -> None:
+    """Median seconds of each start-up part over the sweep's runs (metrics.json startup_parts)."""
+    runs = [json.loads(p.read_text()) for p in sdir.glob("runs/*/metrics.json")]
+    parts = [r["startup_parts"] for r in runs if r.get("startup_parts")]
+    if parts:
+        keys = list(parts[0])
+        row(f"start-up by part, runs_per_gpu={k}", ", ".join(
+            f"{key} {statistics.median(p.get(key, 0.0) for p in parts):.2f} s" for key in keys),
+            f"median of {len(parts)} runs; job wall median {statistics.median(r['wall_s'] for r in runs):.1f} s of "
+            "training")
+
+
 def part_sweep(ctx):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", "0"),
                FLOPS_FIT_SLOT_DIR=str(ctx["tmp"] / "slots"))
@@ -170,10 +211,14 @@ def part_sweep(ctx):
         wall = snakemake(["--cores", "16"], cfg, env, ctx["left"](), ctx["tmp"] / f"sweep{k}.log")
         sdir = next(res.glob("*/plan.json")).parent
         u = sweep_utilization(sdir, ctx["peak"])
+        own = runs_utilization(sdir)  # against the runs' own cached device peak (flops_fit.peak), None for mock
         row(f"sweep {u['runs']} runs, runs_per_gpu={k}",
-            f"utilization {100 * u['utilization']:.1f} %",
+            f"utilization {100 * own['utilization']:.1f} %" if own else "utilization n/a (mock: no FLOPs executed)",
             f"{u['flops']:.2g} FLOPs in a {u['makespan_s']:.0f} s training makespan, workflow {wall:.0f} s, "
-            f"{u['compiled']} run(s) compiled" + (f", forecast stage {fc_s:.0f} s" if fc_s else ""))
+            + (f"run MFU median {100 * (own['mfu_median'] or 0):.1f} % [{100 * (own['mfu_min'] or 0):.1f}, "
+               f"{100 * (own['mfu_max'] or 0):.1f}] against {own['peak_flops_per_s'] / 1e12:.0f} TFLOP/s, " if own else "")
+            + f"{u['compiled']} run(s) compiled" + (f", forecast stage {fc_s:.0f} s" if fc_s else ""))
+        startup_parts(sdir, k)
         fva = sdir / "forecast_vs_actual.csv"
         if fc_s and fva.is_file():
             import csv
@@ -232,7 +277,8 @@ def context(dry: bool, tmp: Path, budget_s: float, t_start: float) -> dict:
     if dry:  # tiny CPU shapes: checks the script's own paths in seconds (mock sweeps, no compile)
         return {"tmp": tmp, "left": left, "device": "cpu", "seq": 32, "batch": 4, "compile": False,
                 "mfu_shapes": [(16, 1, 20)], "rpg": (2,),
-                "sweep_cfg": ["preset=mock", "overrides=budgets.values=[1e17,1e18] planner.sizes=5"],
+                "sweep_cfg": ["preset=mock", "overrides=budgets.values=[1e17,1e18] planner.sizes=5 forecast.pipeline=false "
+                              "forecast.precision_sims=10 forecast.calibration.mock_rounds=1"],
                 "small_cfg": ["preset=mock", "overrides=budgets.values=[1e17,1e18] planner.sizes=5"]}
     return {"tmp": tmp, "left": left, "device": "cuda", "seq": 1024, "batch": 32, "compile": True,
             "mfu_shapes": [(768, 12, 80), (1152, 12, 50)], "rpg": (2, 1),

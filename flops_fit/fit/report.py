@@ -15,7 +15,8 @@ from .compute import compute_fields, exponent_forms
 from .intervals import outside_note
 from .notes import table_notes
 
-SCHEMA = "flops-fit/fits/v2"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
+SCHEMA = "flops-fit/fits/v3"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
+# v3: laws, selected_law (laws chosen out of sample), holdout, rollout, predictions (flops_fit/predict/)
 
 
 def _clean(x):

@@ -53,7 +53,7 @@ def _plugin_files_hash(spec) -> str:
 
 def cache_key(spec, *, machine, threads, processes, concurrency, settings) -> dict:
     """Everything the calibration numbers depend on (not the model size: sizes are entries under the key)."""
-    training = {k: v for k, v in spec["training"].items() if k != "lr"}
+    training = {k: v for k, v in spec["training"].items() if k not in ("lr", "log_with")}  # trackers: not timed
     return {
         "mode": spec["mode"],
         "plugins": {"model": spec["model"], "data": {k: v for k, v in spec["data"].items() if k != "dir"},

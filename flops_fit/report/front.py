@@ -17,7 +17,7 @@ from flops_fit.io import atomic_write_text
 from flops_fit.plot.data import est, load_sweep, num
 
 NAMES = {"approach2": "Approach 2, the IsoFLOP profiles", "approach3": "Approach 3, the fitted L(N, D)"}
-FIGURES = ("scaling_laws", "isoflop", "surface", "residuals", "training_curves")
+FIGURES = ("scaling_laws", "isoflop", "surface", "residuals", "training_curves", "predicted_vs_actual")
 
 
 # Snakemake's report centres its landing page vertically (flex items-center in a screen-high box), which
@@ -175,7 +175,9 @@ def front_page(sweep_dir) -> str:
     links = ["Figures: " + ", ".join(f"`{f}.png`_" for f in present) + ". Fit details: `fit_summary.html`_; "
              "all results: `Figures`_, `Fit`_; the job graph and runtimes: `Workflow`_, `Statistics`_.", ""] \
         if present else []
-    body = head + _answer(sw) + _design(sw, forecast) + _forecast(summary) + _utilization(sweep_dir) + links \
+    from .predict import prediction_section   # verification, hold-out, rollout (flops_fit/predict)
+    body = head + _answer(sw) + prediction_section(sweep_dir) + _design(sw, forecast) + _forecast(summary) \
+        + _utilization(sweep_dir) + links \
         + _chinchilla(sw)
     return "\n".join(body).rstrip() + "\n"
 

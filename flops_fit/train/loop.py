@@ -17,6 +17,7 @@ from tqdm import tqdm
 from flops_fit.io import BadFile, read_json_or_explain
 
 from . import compile as comp
+from .. import trackers
 from . import precision as prec
 from ..plugins import load_data_plugin, load_object
 from ..peak import FLOPS_CONVENTION, device_peak
@@ -87,7 +88,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     # ---- setup: Accelerator first, seed, plugins, model, optimizer, schedule, prepare in one call
     parts = _Parts(t_enter)  # start-up by part, for metrics.json (startup_parts)
     accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
-                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
+                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False,
+                              **trackers.accelerator_kwargs(spec, run_dir))
     set_seed(int(spec["seed"]))
     parts.mark("accelerate")
     model_cls = load_object(spec["model"]["plugin"], "model")
@@ -143,6 +145,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     prev_compile = float(info.get("compile_s", 0.0))  # compile seconds of earlier segments (each compiles anew)
     if step:
         accelerator.print(f"[{spec.get('id')}] resuming from the checkpoint at step {step}", file=sys.stderr)
+    tracker = trackers.Tracker(accelerator, spec, step, scheduler)  # training.log_with (off: does nothing)
     curve_path = run_dir / "curve.jsonl"
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +159,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         if accelerator.is_main_process:
             curve.write(json.dumps(rec) + "\n")
             curve.flush()
+        tracker.log(rec)
 
     # ---- loop
     status, reason, startup_s = "completed", None, None
@@ -276,6 +280,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     }
     if world > 1:  # identical on every process (timings differ slightly between processes)
         metrics = broadcast_object_list([metrics])[0]
+    tracker.end(metrics)
     accelerator.print(f"[{spec.get('id', 'train')}] {status}: steps {step}/{steps}, {spec.get('unit', 'units')} "
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)
