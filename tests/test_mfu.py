@@ -86,10 +86,11 @@ def test_the_forecast_counts_the_device_slots_and_expects_an_mfu():
     assert "full matmuls" in peak["flops_convention"] and expected_mfu(rows, "mock", 1, 1) is None
 
 
+@pytest.mark.slow  # a mock sweep planned and fitted in-process (~15 s at load 7)
 def test_the_report_front_page_shows_the_sweeps_device_use(tmp_path):
     from conftest import run_mock_sweep
     from flops_fit.report.front import front_page
-    _, _, sdir = run_mock_sweep(tmp_path, "preset=mock")
+    _, _, sdir = run_mock_sweep(tmp_path, "preset=mock", "analysis.bootstrap=10")
     assert "Device use" not in front_page(sdir)  # a mock sweep executes no FLOPs
     for i, path in enumerate(sorted(sdir.glob("runs/*/metrics.json"))):  # the same runs, as if trained on 2 GPUs
         m = json.loads(path.read_text())
