@@ -5,11 +5,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snakemake
+from conftest import REPO
 
 # a job: records the devices it was given and the time it held them, then holds them `hold` seconds more
 CHILD = ("import json, os, sys, time; t0 = time.time(); time.sleep(float(sys.argv[2])); "
