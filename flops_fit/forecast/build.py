@@ -118,6 +118,8 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
 def expected_mfu(rows, mode, devices_per_job, threads, *, log=print):
     """Each row's expected MFU: its FLOPs / (training + evaluation + checkpoint seconds) / the peak of a job's
     devices (flops_fit.peak, as runs measure it); the peak's record, or None for a mock sweep or no torch."""
+    for r in rows:
+        r["mfu"] = None
     if mode != "real":
         return None
     try:
