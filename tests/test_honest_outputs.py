@@ -204,3 +204,10 @@ class TestSmallBudgets:
         from flops_fit.fit.intervals import outside_note
         assert outside_note(1.0 + 2e-15, 1.0, 1.0) == ""
         assert outside_note(1.1, 1.0, 1.05) != ""
+
+
+def test_approach2_at_the_edge_is_explained_beside_approach3():
+    fits = {"approach3": {"status": "ok", "a": {"value": 0.47, "lo": 0.138, "hi": 0.836}},
+            "approach2": {"power_laws": {"n_star": {"exponent": {"value": 0.506, "lo": 0.491, "hi": 1.127}}}}}
+    lines = precision_lines(fits, None)
+    assert lines[1].startswith("Approach 2's a = 0.506 is at the edge of its interval [0.491, 1.13]")

@@ -67,6 +67,11 @@ def precision_lines(fits: dict, forecast: dict | None) -> list[str]:
     note = edge_note(a, lo, hi)
     if note:
         out.append(note[0].upper() + note[1:] + ".")
+    if who == "approach3":   # Approach 2's a, shown beside it, explained the same way
+        law = (((fits.get("approach2") or {}).get("power_laws") or {}).get("n_star") or {}).get("exponent")
+        note = edge_note(*est(law)) if law else ""
+        if note:
+            out.append("Approach 2's " + note + ".")
     designs = [d for d in (forecast or {}).get("precision", {}).get("designs") or [] if "error" not in d]
     sds = [(num(((d.get("approaches") or {}).get(who) or {}).get("a_sd")), d) for d in designs]
     sds = [(s, d) for s, d in sds if np.isfinite(s)]
