@@ -11,11 +11,12 @@ import re
 import sys
 from pathlib import Path
 
-from flops_fit.io import atomic_write_json
+from flops_fit.io import atomic_write_json, json_clean
 
 from .analyze import analyze
 from .approach3 import DELTA
 from .notes import summary_line
+from .planning import planning_note
 from .report import write_outputs
 from .table import FitError, load_runs, read_table, select_rows
 
@@ -34,7 +35,7 @@ def _targets(analysis: dict, sweep_targets):
     return None, None
 
 
-def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None):
+def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=None):
     table = load_runs(df, budget_column=analysis.get("budget_column"), budgets=analysis.get("budgets"))
     table.attrs["query"] = analysis.get("query")
     result = analyze(table, targets=targets, targets_rule=rule, unit=unit,
@@ -43,7 +44,7 @@ def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None):
                      huber_delta=analysis.get("huber_delta", DELTA),
                      include_near_edge=analysis.get("include_near_edge", False),
                      independent_runs=analysis.get("independent_runs", True))
-    write_outputs(result, out_dir, extra=extra)
+    write_outputs(result, out_dir, extra=extra, table_note=table_note)
     return result
 
 
@@ -58,7 +59,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
     col = analysis.get("group_by")
     if not col:
         df.attrs["source"] = name
-        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra)
+        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra, planning_note(runs))
         print_result(res, out_dir, quiet)
         return [res]
     if col not in df.columns:
@@ -79,8 +80,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
                       "approach2": res.approach2.status, "approach3": res.approach3.status,
                       "a_approach2": res.approach2.n_star.exponent, "a_approach3": res.approach3.a})
         print_result(res, sub, quiet)
-    from .report import _clean
-    atomic_write_json(out_dir / "groups.json", _clean({"schema": "flops-fit/groups/v1", "source": name,
+    atomic_write_json(out_dir / "groups.json", json_clean({"schema": "flops-fit/groups/v1", "source": name,
                                                        "group_by": col, "query": query, "groups": index}))
     if not results:
         raise FitError(f"{name}: no group of analysis.group_by={col!r} could be fitted (see {out_dir}/groups.json)")

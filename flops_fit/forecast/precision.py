@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flops_fit.io import read_json
+from flops_fit.fit.result import SURFACE_KEYS, closed_form_optimum, surface_exponents
+from flops_fit.io import json_clean, read_json
 
 DEFAULT_NOISE = 0.01
 DEFAULT_SIMS = 100
 APPROACHES = ("approach2", "approach3")
-SURFACE_KEYS = ("E", "A", "B", "alpha", "beta")
 
 
 class PriorError(ValueError):
@@ -52,13 +52,12 @@ def flops_per_nd(design: pd.DataFrame) -> float:
 
 def optimum(surface: dict, C, kappa: float):
     """Compute-optimal N*(C) of the surface under C = kappa N D (closed form)."""
-    al, be, A, B = (surface[k] for k in ("alpha", "beta", "A", "B"))
-    G = (al * A / (be * B)) ** (1.0 / (al + be))
-    return G * (np.asarray(C, float) / kappa) ** (be / (al + be))
+    s = {k: surface.get(k, 0.0) for k in SURFACE_KEYS}
+    return closed_form_optimum(s["E"], s["A"], s["B"], s["alpha"], s["beta"], C, kappa)[0]
 
 
 def exponent(surface: dict) -> float:
-    return surface["beta"] / (surface["alpha"] + surface["beta"])
+    return surface_exponents(surface["alpha"], surface["beta"])[0]
 
 
 def prior_optimum(plan: dict, C: float) -> float:
@@ -153,10 +152,10 @@ def simulate(design: pd.DataFrame, surface: dict, noise: float, *, targets, n_si
              huber_delta=1e-3, unit="tokens") -> dict:
     """Fit n_sims mock sweeps of the design; per approach the fitted a and ln N*(target) of each sweep."""
     from flops_fit.fit import FitError, analyze
-    from flops_fit.mock import surface_loss
+    from flops_fit.fit.result import surface_loss
 
     rng = np.random.default_rng(seed)
-    clean = surface_loss(design["N"].to_numpy(), design["D"].to_numpy(), **surface)
+    clean = surface_loss(design["N"].to_numpy(), design["D"].to_numpy(), *(surface[k] for k in SURFACE_KEYS))
     a = {k: np.full(n_sims, np.nan) for k in APPROACHES}
     lnN = {k: np.full((n_sims, len(targets)), np.nan) for k in APPROACHES}
     failed = 0
@@ -186,17 +185,17 @@ def _sd(x) -> float:
 def cramer_rao(design, surface, noise, targets, kappa) -> dict:
     """The Cramér–Rao bound on sd(a) (flops_fit.fit.design) and, by the same Fisher information, on
     sd(ln N*(target)) (the delta method through N* = G (C/kappa)^a)."""
-    from flops_fit.fit.design import _jacobian, exponent_sd_bound
+    from flops_fit.fit.design import exponent_sd_bound, jacobian
     N, D = design["N"].to_numpy(), design["D"].to_numpy()
     sd_a = exponent_sd_bound(N, D, *(surface[k] for k in SURFACE_KEYS), noise)
     out = {"a_sd": sd_a, "ln_n_star_sd": [float("nan")] * len(targets)}
     if not math.isfinite(sd_a):
         return out
-    J = _jacobian(N, D, *(surface[k] for k in SURFACE_KEYS))
+    J = jacobian(N, D, *(surface[k] for k in SURFACE_KEYS))
     fisher_inv = np.linalg.inv(J.T @ J) * noise ** 2
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
 
-    def ln_nstar(th, C):   # in _jacobian's parameters (E, a', b', alpha, beta), a' = A N0^-alpha, b' = B D0^-beta
+    def ln_nstar(th, C):   # in jacobian's parameters (E, a', b', alpha, beta), a' = A N0^-alpha, b' = B D0^-beta
         _, ap, bp, al, be = th
         return float(np.log(optimum({"A": ap * N0 ** al, "B": bp * D0 ** be, "alpha": al, "beta": be}, C, kappa)))
 
@@ -292,18 +291,6 @@ def forecast_precision(cfg: dict, plan: dict, prior=None, *, n_sims=None, seed=N
             r["device_hours"] = float(device_hours(p2))
         variants.append(r)
     out["designs"] = variants
-    out = _clean(out)
+    out = json_clean(out)
     out["markdown"] = markdown(out)
     return out
-
-
-def _clean(x):
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x
