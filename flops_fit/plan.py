@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .config import stable_hash
 from .flops import SizeTable, knob_for_params
 from .plugins import load_plugins
@@ -22,6 +24,7 @@ from .plugins import load_plugins
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
 _NON_RESULT_TRAINING_KEYS = {"log_every", "ckpt_every_steps", "ckpt_every_minutes", "keep_ckpt", "num_processes",
                              "eval_every", "micro_batch_size"}
+NON_RESULT_TRAINING_KEYS = _NON_RESULT_TRAINING_KEYS   # public: stages.split_spec reads it
 
 
 def fmt_sci(x: float, digits: int = 2) -> str:
@@ -144,9 +147,6 @@ def plan(cfg: dict) -> dict:
         dropped += drop
     ctx.table.save()
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
-
-
-MIN_SIZES_PER_BUDGET = 3  # a parabola through the IsoFLOP curve needs three points
 
 
 def check_fittable(p: dict) -> None:

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
+from flops_fit.constants import LEVEL
 from flops_fit.fit.approach2 import fit_approach2
 from flops_fit.fit.outliers import flag_outliers
-
-LEVEL = 0.95
 
 
 @dataclass(frozen=True)

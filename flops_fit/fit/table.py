@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .budgets import infer_budgets, snap_budgets
 
 COLUMNS = ["id", "C", "budget", "N", "D", "loss", "status"]
 # pipeline name -> short name (docs/architecture.md, "runs.csv")
 PIPELINE_NAMES = {"params": "N", "data_units": "D", "final_loss": "loss", "budget_flops": "budget"}
 MIN_BUDGETS = 2
-MIN_POINTS_PER_BUDGET = 3
+MIN_POINTS_PER_BUDGET = MIN_SIZES_PER_BUDGET
 
 
 class FitError(RuntimeError):

@@ -13,12 +13,12 @@ import logging
 import traceback
 from pathlib import Path
 
+from flops_fit.constants import FIGURES
+
 from . import theme
 from .data import Sweep, load_sweep, skip
 
 log = logging.getLogger("flops_fit.plot")
-
-FIGURES = ("isoflop", "scaling_laws", "surface", "training_curves", "residuals")
 
 
 def _drawers():

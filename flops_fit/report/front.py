@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from flops_fit.constants import FIGURES
 from flops_fit.io import atomic_write_text
 from flops_fit.plot.data import est, load_sweep, num
 
 NAMES = {"approach2": "Approach 2, the IsoFLOP profiles", "approach3": "Approach 3, the fitted L(N, D)"}
-FIGURES = ("scaling_laws", "isoflop", "surface", "residuals", "training_curves")
 
 
 # Snakemake's report centres its landing page vertically (flex items-center in a screen-high box), which
