@@ -5,7 +5,7 @@ import argparse
 import json
 
 from flops_fit.cli import script
-from flops_fit.stages import analyze
+from flops_fit.stages import fit_scaling_laws
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--runs", required=True)
@@ -15,5 +15,5 @@ ap.add_argument("--unit", default="tokens")
 ap.add_argument("--plan", help="the plan.json the runs came from (recorded in fits.json)")
 ap.add_argument("--sweep-targets", default="[]", help="the sweep's budgets.targets as JSON (used when analysis.targets is null)")
 args = ap.parse_args()
-script(lambda: analyze(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit, plan=args.plan,
-                       sweep_targets=json.loads(args.sweep_targets)))
+script(lambda: fit_scaling_laws(args.runs, args.out_dir, json.loads(args.analysis), unit=args.unit, plan=args.plan,
+                                sweep_targets=json.loads(args.sweep_targets)))
