@@ -26,7 +26,9 @@ def _slug(value) -> str:
     return s or "group"
 
 
-def _targets(analysis: dict, sweep_targets):
+def targets_for(analysis: dict, sweep_targets):
+    """(targets, where they came from): analysis.targets, else the sweep's budgets.targets, else (None, None) (the
+    fit's default, analyze.default_targets)."""
     t = analysis.get("targets")
     if t is not None:
         return tuple(float(x) for x in t), "analysis.targets"
@@ -55,7 +57,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
     df, name = read_table(runs)
     query = analysis.get("query")
     df = select_rows(df, query, name)
-    targets, rule = _targets(analysis, sweep_targets)
+    targets, rule = targets_for(analysis, sweep_targets)
     col = analysis.get("group_by")
     if not col:
         df.attrs["source"] = name

@@ -140,12 +140,10 @@ def _default_prior(cfg, plan, noise) -> dict:
 
 # ---- the Monte Carlo and the bound
 def _targets(cfg, design) -> list:
-    # analysis.targets when given, else the sweep's budgets.targets (the fits' rule), else the largest budget
-    t = (cfg.get("analysis") or {}).get("targets")
-    if t is None:
-        t = (cfg.get("budgets") or {}).get("targets") or []
-    t = [float(x) for x in t]
-    return t or [float(design["budget"].max())]
+    # the fit's rule (analysis.targets, else the sweep's budgets.targets), else the largest budget
+    from flops_fit.fit.session import targets_for
+    t, _ = targets_for(cfg.get("analysis") or {}, (cfg.get("budgets") or {}).get("targets"))
+    return list(t or ()) or [float(design["budget"].max())]
 
 
 def simulate(design: pd.DataFrame, surface: dict, noise: float, *, targets, n_sims=DEFAULT_SIMS, seed=0,

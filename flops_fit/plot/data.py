@@ -39,11 +39,11 @@ class Sweep:
 
     @property
     def a2(self) -> dict:
-        return self.fits.get("approach2") or {}
+        return self.fit.approach2
 
     @property
     def a3(self) -> dict:
-        return self.fits.get("approach3") or {}
+        return self.fit.approach3
 
     @property
     def a3_ok(self) -> bool:
@@ -69,7 +69,7 @@ class Sweep:
 
     @property
     def targets(self) -> list[float]:
-        return [float(t) for t in (self.fits.get("settings") or {}).get("targets") or []]
+        return self.fit.targets
 
     @property
     def level(self) -> int:
