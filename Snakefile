@@ -22,6 +22,7 @@ include: "workflow/analyze.smk"
 include: "workflow/plot.smk"
 include: "workflow/timing.smk"
 include: "workflow/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
+include: "workflow/verify.smk"  # `snakemake verify --config target=<C>`: one run at the predicted optimum
 
 
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)

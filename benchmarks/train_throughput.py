@@ -2,6 +2,7 @@
 fixed overhead per experiment (process start -> first training step).
 
     python benchmarks/train_throughput.py [--threads 2] [--steps 10] [--reps 3]
+    python benchmarks/train_throughput.py --ab [--reps 3]   # checkpoint and multi-process flag costs only
 
 Model: GPT (plugins/gpt.py) d_model 256, 4 layers, seq 256, batch 16, byte vocab, fp32; head_dim 64 (4 heads,
 GPT-2's head size), and for comparison head_dim 16 (16 heads: smaller attention kernels, slower on CPU).
@@ -18,6 +19,7 @@ PyTorch loop (no Accelerate, default AdamW) are timed alternately, best step of 
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -170,16 +172,67 @@ def overhead(data_dir, tmp, threads, d) -> dict:
             "total": r["t_entry"] - t0 + r["startup_s"]}
 
 
+FLAGS_CHILD = """
+import json, os, sys
+import flops_fit.train.loop as loop
+from flops_fit.train import train
+spec, out = json.load(open(sys.argv[1])), {1: [], 10: []}
+for rep in range(int(sys.argv[3])):  # interleaved in the same two processes
+    for k in out:
+        loop.FLAG_STEPS = k
+        m = train(spec, f"{sys.argv[2]}/flags{k}-{rep}", threads=1)
+        out[k].append(m["wall_s"] / m["steps"])
+if os.environ["RANK"] == "0":
+    print(json.dumps(out))
+"""
+
+
+def ab(data_dir, tmp, threads, reps):
+    """Interleaved A/B, same run: (1) checkpoints every 20 steps against none (the save's cost, then its share
+    at the old default of every 200 steps and at the default of every 5 minutes); (2) two processes (gloo,
+    torchrun) reducing the stop/time flags every step against every 10 steps."""
+    steps, every = 60, 20
+    wall = {0: [], every: []}
+    for r in range(reps):
+        for k in wall:
+            sp = spec(data_dir, steps)
+            sp["training"]["ckpt_every_steps"] = k
+            wall[k].append(train(sp, Path(tmp) / f"ckpt{k}-{r}", threads=threads)["wall_s"])
+    saves = (steps - 1) // every
+    save_s = sorted((a - b) / saves for a, b in zip(wall[every], wall[0]))[reps // 2]  # median of the pairs
+    step_s = min(wall[0]) / steps
+    print(f"\nCheckpoint (GPT d_model={D} L={L}, {threads} threads, {reps} interleaved pairs): save {save_s:.3f} s, "
+          f"step {step_s:.3f} s; every {every} steps: +{save_s * saves / min(wall[0]):.1%} of the run; "
+          f"at the old default (every 200 steps): {save_s / (200 * step_s):.2%}; at the default (every 5 min): "
+          f"{save_s / 300:.3%}")
+    sp = spec(data_dir, 200, d=64, n_layer=2, seq=64, batch=8)
+    (Path(tmp) / "flags.json").write_text(json.dumps(sp))
+    child = Path(tmp) / "flags_child.py"
+    child.write_text(FLAGS_CHILD)
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(child),
+                          str(Path(tmp) / "flags.json"), str(tmp), str(reps)], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    t = json.loads(out.stdout.strip().splitlines()[-1])
+    pairs = sorted(a - b for a, b in zip(t["1"], t["10"]))
+    print(f"Two processes (gloo, GPT d_model=64 L=2 seq 64 batch 8, 200 steps, {reps} interleaved pairs): step "
+          f"{min(t['10']) * 1e3:.2f} ms with the flags reduced every 10 steps, {min(t['1']) * 1e3:.2f} ms every "
+          f"step; median pair difference {pairs[len(pairs) // 2] * 1e3:+.3f} ms per step "
+          f"({pairs[len(pairs) // 2] / min(t['10']):+.1%})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10, help="training steps per timing")
     ap.add_argument("--reps", type=int, default=3, help="alternating repeats (best of)")
+    ap.add_argument("--ab", action="store_true", help="only the checkpoint and multi-process flag A/B")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "pysource"
         atomic_write_json(data_dir / "meta.json", text.prepare({"source": "stdlib", "seq_len": SEQ}, data_dir))
+        if args.ab:
+            return ab(data_dir, tmp, args.threads, args.reps)
         ovh = {d: overhead(data_dir, tmp, args.threads, d) for d in (16, D)}
 
         inf = (float("inf"), float("inf"))

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, quote_verbatim
 
 _HELP_OVERRIDES = "Hydra-style overrides, e.g. model=gpt dataset=pysource preset=quick budgets.values=[1e12,1e13]"
 
@@ -109,24 +109,6 @@ def _summary(m: dict) -> str:
     return f"{m['id']}: {m['status']} loss={loss} ({m['wall_s']:.1f}s){reason}"
 
 
-_VERBATIM = ("analysis.query=",)   # values that are pandas expressions, not Hydra values
-
-
-def _quote_verbatim(overrides):
-    """Pass analysis.query=<expression> to Hydra as one quoted string: `analysis.query=config == 'x'` works as typed
-    (Hydra's grammar would reject the spaces, '=' and quotes inside)."""
-    out = []
-    for o in overrides:
-        key = next((k for k in _VERBATIM if o.startswith(k)), None)
-        if key is not None:
-            v = o[len(key):]
-            if not (len(v) >= 2 and v[0] == v[-1] and v[0] in "'\""):
-                v = "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
-            o = key + v
-        out.append(o)
-    return out
-
-
 def analyze_main(argv=None):
     ap = _parser("ff-analyze", "Collect the sweep's results and fit the scaling laws "
                                 "(or fit an external run table with analysis.input=path.csv).")
@@ -138,7 +120,7 @@ def analyze_main(argv=None):
         from .results import write_runs_csv
         from .runner import check_result
         from .stages import fit_scaling_laws
-        cfg = load_config(_quote_verbatim(args.overrides))
+        cfg = load_config(quote_verbatim(args.overrides))
         external = cfg["analysis"].get("input")
         if external:
             path = Path(external)

@@ -68,6 +68,7 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
                    if not k.startswith("hydra") and "/" not in k}
         with open_dict(cfg):
             del cfg["hydra"]
+            _fill_data_facts(cfg)
         out = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(_hydra_message(e, cdir)) from None
@@ -82,6 +83,29 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
     if out.get("sweep") is None:
         out["sweep"] = default_sweep_name(out)
     return out
+
+
+def _fill_data_facts(cfg) -> None:
+    """A text dataset's vocabulary can live in its files (a token file's meta.json, a tokenizer.json): its data
+    plugin's optional ``config_facts(cfg) -> {key: value}`` fills them in before interpolation, so the model's
+    ``${dataset.vocab_size}`` and the plan see the real value. Only datasets with a ``vocab_size`` key ask."""
+    from omegaconf import OmegaConf
+    ds = cfg.get("dataset")
+    if ds is None or "vocab_size" not in ds or not ds.get("plugin"):
+        return
+    from .plugins import PluginError, load_data_plugin
+    try:
+        facts_fn = getattr(load_data_plugin(str(ds.plugin)), "config_facts", None)
+    except PluginError as e:
+        raise ConfigError(str(e)) from None
+    if facts_fn is None:
+        return
+    try:
+        facts = facts_fn(OmegaConf.to_container(ds, resolve=True))
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(f"dataset {ds.get('name')!r}: {e}") from None
+    for k, v in (facts or {}).items():
+        ds[k] = v
 
 
 def _hydra_message(e, cdir) -> str:
@@ -165,6 +189,11 @@ def validate_config(cfg: dict) -> None:
             raise ConfigError(f"config: unknown key {where}{extra[0] if extra else ''} "
                               f"(check spelling against config/ and workflow/schemas/config.schema.yaml)")
         raise ConfigError(f"config key {key!r}: {err.message}")
+    try:
+        from .trackers import check as check_trackers
+        check_trackers(cfg.get("training", {}).get("log_with"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     size = cfg["model"]["size"]
     if size["min"] > size["max"]:
         raise ConfigError(f"config key 'model.size': min={size['min']} is larger than max={size['max']}")
@@ -186,6 +215,24 @@ def stable_hash(obj, n: int = 8) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:n]
 
 
+VERBATIM = ("analysis.query=", "analysis.holdout=")   # values that are pandas expressions, not Hydra values
+
+
+def quote_verbatim(overrides):
+    """Pass analysis.query=<expression> to Hydra as one quoted string: `analysis.query=config == 'x'` works as typed
+    (Hydra's grammar would reject the spaces, '=' and quotes inside)."""
+    out = []
+    for o in overrides:
+        key = next((k for k in VERBATIM if o.startswith(k)), None)
+        if key is not None:
+            v = o[len(key):]
+            if not (len(v) >= 2 and v[0] == v[-1] and v[0] in "'\""):
+                v = "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            o = key + v
+        out.append(o)
+    return out
+
+
 def snakemake_overrides(config: dict) -> list:
     """Turn Snakemake ``--config`` entries into Hydra overrides.
 
@@ -198,7 +245,7 @@ def snakemake_overrides(config: dict) -> list:
             out.extend(str(value).split())
             continue
         out.append(f"{key.replace('__', '.')}={_override_value(value)}")
-    return out
+    return quote_verbatim(out)
 
 
 def _override_value(v) -> str:

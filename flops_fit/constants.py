@@ -17,3 +17,4 @@ RELATIVE_TARGET_DECADES = (1, 2, 3)
 
 # The figures the plot stage draws, in the order the report shows them.
 FIGURES = ("scaling_laws", "isoflop", "surface", "residuals", "training_curves")
+OPTIONAL_FIGURES = ("predicted_vs_actual",)   # drawn only when their inputs exist (holdout.csv, rollout.csv, verify.json)

@@ -23,7 +23,7 @@ from .plugins import load_plugins
 
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
 _NON_RESULT_TRAINING_KEYS = {"log_every", "ckpt_every_steps", "ckpt_every_minutes", "keep_ckpt", "num_processes",
-                             "eval_every", "micro_batch_size"}
+                             "eval_every", "micro_batch_size", "compile", "forecast", "compile_cache", "log_with"}
 NON_RESULT_TRAINING_KEYS = _NON_RESULT_TRAINING_KEYS   # public: stages.split_spec reads it
 
 
@@ -114,6 +114,9 @@ class PlanContext:
             seen.add(knob)
             experiments.append(_spec(self.cfg, self.common, self.result_training, budget, float(target), knob, params,
                                      fpu, self.units_per_step, steps, plugins.unit, planned_by=planned_by))
+            shape = _describe(plugins, knob)
+            if shape:  # the model's own words for this size (e.g. width and depth), shown in the plan table
+                experiments[-1]["shape"] = shape
         return experiments, dropped
 
     def replicates(self, spec: dict, n: int) -> list:
@@ -196,21 +199,32 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
     return spec
 
 
+def _describe(plugins, knob):
+    describe = getattr(plugins.model_cls, "describe", None)
+    return describe(**plugins.model_kwargs, **{plugins.knob: int(knob)}) if callable(describe) else None
+
+
 def format_plan(p: dict) -> str:
     """A readable table of the plan (and of what was dropped, with reasons)."""
+    from .epochs import check_epochs, corpus_units, epochs_cell
     exps = p["experiments"]
+    corpus = corpus_units(p)
     rows = [f"sweep {p['sweep']}: {len(exps)} experiments over "
             f"{len({e['budget_flops'] for e in exps})} budgets"]
     if exps:
         knob = next(iter(exps[0]["size"]))
         unit = exps[0]["unit"]
         rows.append(f"{'id':<28} {'budget':>8} {knob:>8} {'params':>9} {unit:>10} {unit + '/N':>8} "
-                    f"{'steps':>7} {'FLOPs/unit':>10} {'lr':>8}")
+                    f"{'steps':>7} {'FLOPs/unit':>10} {'lr':>8} {'epochs':>7}"
+                    + (f" {'shape':>10}" if "shape" in exps[0] else ""))
         for e in exps:
             rows.append(f"{e['id']:<28} {e['budget_flops']:>8.2g} {e['size'][knob]:>8} {e['params']:>9.3g} "
                         f"{e['data_units']:>10.3g} {e['data_units'] / e['params']:>8.1f} {e['steps']:>7} "
-                        f"{e['flops_per_unit']:>10.3g} {e['training']['lr']:>8.2g}")
+                        f"{e['flops_per_unit']:>10.3g} {e['training']['lr']:>8.2g} {epochs_cell(e, corpus):>7}"
+                        + (f" {e.get('shape', ''):>10}" if "shape" in exps[0] else ""))
         rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
+        rows += [f"epochs: planned {unit} / the training split's {corpus:,}" if corpus else
+                 "epochs: ? until the data is prepared"] + [f"warning: {w}" for w in check_epochs(None, p, corpus)]
     for d in p["dropped"]:
         rows.append(f"dropped: budget {d['budget_flops']:.2g}, target N {d['target_params']:.3g}: {d['reason']}")
     return "\n".join(rows)

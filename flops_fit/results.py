@@ -12,7 +12,8 @@ REQUIRED = ("id", "status", "budget_flops", "params", "data_units", "final_loss"
 STATUSES = ("completed", "diverged", "failed")
 COLUMNS = ["id", "status", "mode", "budget_flops", "params", "data_units", "unit", "flops_per_unit",
            "flops_executed", "final_loss", "steps", "global_batch", "lr", "seed", "wall_s", "units_per_s",
-           "device", "precision", "reason", "planned_by", "replicate", "run_dir"]
+           "achieved_flops_per_s", "mfu", "device", "visible_devices", "precision", "reason", "planned_by",
+           "replicate", "run_dir"]
 
 
 class ResultsError(ValueError):

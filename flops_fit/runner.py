@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .io import BadFile, atomic_write_json, atomic_write_text, read_json, set_aside
 from .runlock import RunLock
+from .slots import SINCE_ENV as SLOT_SINCE_ENV
 
 METRICS = "metrics.json"
 DONE = ("completed", "diverged")
@@ -95,7 +96,8 @@ def run_experiment(spec: dict, run_dir, *, threads=None, force=False, wait=True)
 
 def _run(spec, run_dir, threads) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
-    started = _now()
+    # started: when the job took its device slots (flops_fit.slots), else now; finished: just before it frees them
+    started = os.environ.get(SLOT_SINCE_ENV) or _now()
     t0 = time.time()
     is_main, torch_version = True, None
     try:
@@ -126,14 +128,31 @@ def _run(spec, run_dir, threads) -> dict:
         "config_hash": spec["config_hash"], "versions": {"flops_fit": __version__, "torch": torch_version},
         "started": started, "finished": _now(), "reason": out.get("reason"),
         "startup_s": out.get("startup_s"),  # process setup before the first step (real runs)
+        "startup_parts": out.get("startup_parts"),  # that setup by part: process_imports, accelerate, plugins, ...
+        "compiled": out.get("compiled", False), "compile_reason": out.get("compile_reason"),
+        "compile_s": out.get("compile_s", 0.0),  # torch.compile seconds inside wall_s (training.compile)
         # how the run was planned (docs/adaptive.md): prior | adaptive | extension | replicate
         "planned_by": spec.get("planned_by", "prior"), "replicate": spec.get("replicate", 0),
         "target_params": spec.get("target_params"),
+        "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # the devices the run trained on (flops_fit.slots)
+        **utilization(out, spec["mode"]),
     }
     if is_main:
         atomic_write_json(run_dir / "spec.json", spec)
         atomic_write_json(run_dir / METRICS, metrics)
     return metrics
+
+
+def utilization(out: dict, mode: str) -> dict:
+    """achieved_flops_per_s = flops_executed / (wall_s - compile_s), evaluations and checkpoints included, and
+    mfu = that / the peak of the run's devices (flops_fit.peak); None for mock runs, which execute no FLOPs."""
+    from .peak import mfu
+    eff = (out.get("wall_s") or 0.0) - (out.get("compile_s") or 0.0)
+    achieved = out["flops_executed"] / eff if mode == "real" and eff > 0 and out.get("flops_executed") else None
+    return {"achieved_flops_per_s": achieved, "peak_flops_per_s": out.get("peak_flops_per_s"),
+            "peak_source": out.get("peak_source"), "mfu": mfu(achieved, out.get("peak_flops_per_s")),
+            "peak_datasheet_flops_per_s": out.get("peak_datasheet_flops_per_s"),
+            "mfu_datasheet": mfu(achieved, out.get("peak_datasheet_flops_per_s"))}
 
 
 def _failure(spec, run_dir, e) -> dict:
@@ -151,7 +170,7 @@ def _say(msg: str) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def load_spec(arg: str) -> dict:

@@ -5,9 +5,14 @@ Sources (``cfg["source"]``):
   real text present on every machine). test/, tests/, idlelib, lib2to3, site-packages are excluded.
 - ``files``: local ``.txt`` / ``.jsonl`` / ``.parquet`` files (``cfg["paths"]``; JSONL/parquet read the
   ``cfg["text_column"]`` key, default ``text``, as in TinyStories).
-- ``hf``: a Hugging Face dataset (``cfg["hf_path"]``, e.g. ``roneneldan/TinyStories``); needs network.
+- ``hf``: a Hugging Face dataset (``cfg["hf_path"]``, e.g. ``roneneldan/TinyStories``); needs network,
+  unless ``hf_path`` is a local folder (a ``save_to_disk`` folder, or a folder of data files: tried first).
+- ``hf_disk``: a ``datasets.save_to_disk`` folder, an ``.arrow`` / ``.parquet`` file, or a folder of them
+  (``cfg["hf_path"]``), read offline.
 
-Tokenizer: bytes of the UTF-8 text, vocab 256 (token = byte). Documents are joined with
+Tokenizer (``cfg["tokenizer"]``, plugins/tokenize.py): ``byte`` (default: the UTF-8 bytes, vocab 256), or
+a Hugging Face ``tokenizer.json``, whose vocabulary becomes ``vocab_size`` when the config is composed
+(``config_facts``); its tokens are written as uint16 (vocab <= 65,536) or uint32. Documents are joined with
 ``cfg["doc_separator"]`` (default a blank line). Every ``cfg["val_every"]``-th document goes to the
 validation split (the ``hf`` source uses the dataset's own validation split when it has one).
 
@@ -19,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sysconfig
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from plugins import tokenize
+from plugins.hf_local import disk_docs as _disk_docs, hf_docs as _hf_docs
 
 UNIT = "tokens"
 VOCAB_SIZE = 256
@@ -77,31 +83,76 @@ def _file_docs(cfg):
             raise ValueError(f"unsupported file type {p.suffix!r} ({p}); use .txt, .jsonl or .parquet")
 
 
-def _check_hub(timeout: float = 3.0):
-    """Fail in seconds, with a clear message, where HF datasets would otherwise retry for minutes."""
-    for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
-            raise RuntimeError(f"{var} is set: cannot download from the Hugging Face hub. Use dataset=pysource "
-                               "(offline) or dataset=textfiles with local files (e.g. TinyStories parquet/JSONL).")
-    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError as e:
-        raise RuntimeError(f"cannot reach the Hugging Face hub ({host}:443: {e}). Offline? Use dataset=pysource, "
-                           "or download the data elsewhere and use dataset=textfiles paths=[...].") from None
-
-
-def _hf_docs(cfg, split):
-    _check_hub()
-    import datasets
-    name, col = cfg.get("hf_path", "roneneldan/TinyStories"), cfg.get("text_column", "text")
-    limit = cfg.get("max_docs")
-    ds = datasets.load_dataset(name, split=f"{split}[:{int(limit)}]" if limit else split)
-    for i, text in enumerate(ds[col]):
-        yield f"{split}:{i}", text
-
-
 # ---- protocol
+def config_facts(cfg: dict) -> dict:
+    """Read when the config is composed: a tokenizer.json's vocabulary becomes vocab_size (unless a larger
+    vocab_size is set, e.g. padded to a multiple of 64); the byte tokenizer keeps the config's."""
+    src, where = cfg.get("source"), str(cfg.get("hf_path") or "")
+    if (src == "hf_disk" or (src == "hf" and where.startswith(("/", ".", "~")))) and not Path(where).expanduser().exists():
+        raise FileNotFoundError(f"dataset.hf_path={where!r}: no such folder; give the folder of a local copy "
+                                "(save_to_disk, or .parquet/.arrow/.jsonl files)")
+    if tokenize.name(cfg) == "byte":
+        return {} if cfg.get("vocab_size") else {"vocab_size": VOCAB_SIZE}
+    have, need = cfg.get("vocab_size"), tokenize.vocab_size(cfg)
+    if have in (None, VOCAB_SIZE) or int(have) < need:
+        if have not in (None, VOCAB_SIZE):
+            raise ValueError(f"dataset.vocab_size={have} is smaller than the tokenizer's {need} tokens; "
+                             "leave it null (the tokenizer's size) or raise it")
+        return {"vocab_size": need}
+    return {}
+
+
+def corpus_units(cfg: dict):
+    """Train tokens before preparation, for the plan's epochs column: exact for bytes of the stdlib sources
+    (less the held-out files, approximately); None for other sources and tokenizers (known once prepared)."""
+    if cfg.get("source", "stdlib") != "stdlib" or tokenize.name(cfg) != "byte":
+        return None
+    total = sum(len(t.encode("utf-8")) for _, t in _stdlib_docs(cfg))
+    k = int(cfg.get("val_every", 20))
+    return int(total * (k - 1) / k) if k > 0 else total
+
+
+def _prepare_tokenized(cfg, out, source, val_every):
+    """Tokenize with a tokenizer.json (parallel, with a progress bar) into train.bin / val.bin."""
+    import hashlib
+    seq = int(cfg.get("seq_len", 128))
+    if source in ("hf", "hf_disk"):
+        docs = _hf_docs if source == "hf" else _disk_docs
+        texts = {"train": (t for _, t in docs(cfg, "train")),
+                 "val": (t for _, t in docs(cfg, cfg.get("hf_val_split", "validation")))}
+    elif source in ("stdlib", "files"):
+        all_docs = [t for _, t in (_stdlib_docs(cfg) if source == "stdlib" else _file_docs(cfg))]
+        texts = {"train": [t for i, t in enumerate(all_docs) if not (val_every > 0 and i % val_every == val_every - 1)],
+                 "val": [t for i, t in enumerate(all_docs) if val_every > 0 and i % val_every == val_every - 1]}
+    else:
+        raise ValueError(f"unknown text source {source!r}: use stdlib, files, hf or hf_disk")
+    vocab = tokenize.vocab_size(cfg)
+    dt = tokenize.dtype_for(vocab)
+    counts = {}
+    for split in ("train", "val"):
+        total = len(texts[split]) if isinstance(texts[split], list) else None
+        counts[split], _ = tokenize.write_tokens(texts[split], out / f"{split}.bin", cfg, total=total,
+                                                 desc=f"tokenize {split}")
+    if counts["val"] < seq + 2 and source in ("stdlib", "files") and val_every > 0:
+        data = np.fromfile(out / "train.bin", dtype=dt)  # too few documents: hold out the tail of the stream
+        cut = len(data) - len(data) // val_every
+        data[:cut].tofile(out / "train.bin")
+        data[cut:].tofile(out / "val.bin")
+        counts = {"train": cut, "val": len(data) - cut}
+    h = hashlib.sha256()
+    for split in ("train", "val"):
+        if counts[split] < seq + 2:
+            raise ValueError(f"{split} split has only {counts[split]} tokens; need more text (or lower val_every)")
+        arr = np.fromfile(out / f"{split}.bin", dtype=dt)
+        top = int(arr.max())
+        if top >= vocab:
+            raise ValueError(f"the tokenizer produced id {top} >= its vocabulary {vocab}")
+        h.update(split.encode() + len(arr).to_bytes(8, "little") + arr.tobytes())
+    return {"tokenizer": str(Path(tokenize.name(cfg)).resolve()), "vocab_size": vocab, "dtype": dt,
+            "train_tokens": counts["train"], "val_tokens": counts["val"], "source": source,
+            "fingerprint": "sha256:" + h.hexdigest()}
+
+
 def prepare(cfg: dict, out_dir: str) -> dict:
     """Tokenize the source once into ``out_dir/train.bin`` and ``out_dir/val.bin`` (flat uint16)."""
     out = Path(out_dir)
@@ -109,14 +160,17 @@ def prepare(cfg: dict, out_dir: str) -> dict:
     source = cfg.get("source", "stdlib")
     sep = cfg.get("doc_separator", "\n\n").encode("utf-8")
     val_every = int(cfg.get("val_every", 20))
-    if source == "hf":
-        splits = {"train": _hf_docs(cfg, "train"), "val": _hf_docs(cfg, cfg.get("hf_val_split", "validation"))}
+    if tokenize.name(cfg) != "byte":
+        return _prepare_tokenized(cfg, out, source, val_every)
+    if source in ("hf", "hf_disk"):
+        docs = _hf_docs if source == "hf" else _disk_docs
+        splits = {"train": docs(cfg, "train"), "val": docs(cfg, cfg.get("hf_val_split", "validation"))}
         route = None
     elif source in ("stdlib", "files"):
         docs = _stdlib_docs(cfg) if source == "stdlib" else _file_docs(cfg)
         splits, route = {"train": [], "val": []}, docs
     else:
-        raise ValueError(f"unknown text source {source!r}: use stdlib, files or hf")
+        raise ValueError(f"unknown text source {source!r}: use stdlib, files, hf or hf_disk")
     chunks = {"train": [], "val": []}
     n_docs = {"train": 0, "val": 0}
     if route is not None:
@@ -159,24 +213,25 @@ def prepare(cfg: dict, out_dir: str) -> dict:
 _MEMMAPS: dict = {}
 
 
-def _memmap(data_dir, split, expected=None):
+def _memmap(data_dir, split, expected=None, dtype="uint16"):
     """The split's tokens; a missing, empty or truncated file (size != meta's token count) is named."""
     path = str(Path(data_dir) / f"{'val' if split == 'val' else 'train'}.bin")
     if path not in _MEMMAPS:
-        p = Path(path)
+        p, item = Path(path), np.dtype(dtype).itemsize
         if not p.is_file():
             raise FileNotFoundError(f"token file {p} is missing")
         size = p.stat().st_size
-        if size == 0 or size % 2 or (expected is not None and size != 2 * int(expected)):
+        if size == 0 or size % item or (expected is not None and size != item * int(expected)):
             have = "empty" if size == 0 else f"{size} bytes"
-            want = f", meta.json says {int(expected)} tokens ({2 * int(expected)} bytes)" if expected is not None else ""
+            want = f", meta.json says {int(expected)} tokens ({item * int(expected)} bytes)" if expected is not None else ""
             raise ValueError(f"token file {p} is truncated or damaged ({have}{want})")
-        _MEMMAPS[path] = np.memmap(path, dtype=np.uint16, mode="r")
+        _MEMMAPS[path] = np.memmap(path, dtype=dtype, mode="r")
     return _MEMMAPS[path]
 
 
 def get_batch(data: np.ndarray, seq_len: int, batch_size: int, seed: int, i: int) -> dict:
     """Batch ``i``: random windows drawn from an RNG seeded by ``(seed, i)`` only."""
+    import torch
     rng = np.random.default_rng((int(seed), int(i)))
     offsets = rng.integers(0, len(data) - seq_len - 1, size=batch_size)
     win = torch.from_numpy(data[offsets[:, None] + np.arange(seq_len + 1)].astype(np.int64))
@@ -186,7 +241,8 @@ def get_batch(data: np.ndarray, seq_len: int, batch_size: int, seed: int, i: int
 def loader(split: str, *, cfg: dict, meta: dict, data_dir: str, batch_size: int, seed: int, start: int = 0):
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', not {split!r}")
-    data = _memmap(data_dir, split, (meta or {}).get(f"{split}_tokens"))  # checked now, not at the first batch
+    meta = meta or {}
+    data = _memmap(data_dir, split, meta.get(f"{split}_tokens"), meta.get("dtype", "uint16"))  # checked now
     return _batches(data, int(cfg["seq_len"]), batch_size, seed, int(start))
 
 
@@ -197,7 +253,8 @@ def _batches(data, seq_len, batch_size, seed, i):
 
 
 def example_batch(cfg: dict, batch_size: int) -> dict:
-    win = torch.randint(0, VOCAB_SIZE, (batch_size, int(cfg["seq_len"]) + 1), dtype=torch.int64)
+    import torch
+    win = torch.randint(0, int(cfg.get("vocab_size") or VOCAB_SIZE), (batch_size, int(cfg["seq_len"]) + 1), dtype=torch.int64)
     return {"tokens": win[:, :-1], "targets": win[:, 1:]}
 
 

@@ -8,6 +8,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _own_slots_and_peaks(tmp_path_factory, monkeypatch):
+    """Tests never take this machine's device slots nor write its peak cache (flops_fit.slots, flops_fit.peak);
+    the CPU peak is measured once per test session (~50 ms)."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("FLOPS_FIT_SLOT_DIR", str(base / "slots"))
+    monkeypatch.setenv("FLOPS_FIT_PEAK_CACHE", str(base / "peaks.json"))
+
+
 @pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
     """A folder on sys.path where a test writes its own plugin modules (outside the repo)."""

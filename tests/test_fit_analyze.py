@@ -105,7 +105,7 @@ class TestWriteOutputs:
     def test_writes_strict_json_and_tables_that_describe_every_run(self, analysis, tmp_path):
         paths = write_outputs(analysis, tmp_path)
         fits = json.loads(paths["fits"].read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
-        assert fits["schema"] == "flops-fit/fits/v2"
+        assert fits["schema"] == "flops-fit/fits/v3"
         assert {r["id"] for r in fits["excluded"]} == {"r2", "r9"}
         assert len(fits["runs"]) == 35 and {"pred_approach2", "pred_approach3", "reason"} <= set(fits["runs"][0])
         b = fits["approach2"]["budgets"][0]

@@ -27,3 +27,26 @@ def test_without_cuda_it_exits_with_one_clear_line():
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert r.returncode == 1
     assert r.stderr.strip().startswith("gpu_check: no CUDA device") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_part_is_one_line():
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--only", "mfu,speed"], text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip() == "gpu_check: unknown part(s) ['speed']; choose from " \
+        "peak,mfu,sweep,small,precision"
+
+
+@pytest.mark.slow
+def test_dry_run_goes_through_every_part_on_cpu(tmp_path):
+    """The check's own code paths at tiny CPU shapes: the real trainer's MFU row, mock sweeps through snakemake
+    with slots and the forecast, the utilization and throughput rows, the table, the kept files."""
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--dry-run", "--only",
+                        "peak,mfu,sweep,precision", "--keep",
+                        str(tmp_path)], text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:]
+    table = r.stdout[r.stdout.index("| check | result | note |"):]
+    for check in ("measured matmul peak", "trainer 0M d16 L1 eager", "sweep 10 runs, runs_per_gpu=2",
+                  "bf16 vs fp32 final loss"):
+        assert f"| {check} |" in table, table
+    assert "FAILED" not in table and "| checkpoint save 0M + AdamW |" in table
+    assert list(tmp_path.glob("sweep-rpg2/*/forecast.json")) and list(tmp_path.glob("sweep-rpg2/*/runs/*/metrics.json"))

@@ -20,9 +20,12 @@ SPECS = {e["id"]: e for e in PLAN["experiments"]}
 DATA_DIR = PLAN["experiments"][0]["data"]["dir"]
 UNIT = PLAN["experiments"][0]["unit"]
 # Bookkeeping options (logging, checkpoint cadence) reach the jobs outside params: changing them reruns nothing.
-RUNTIME = json.dumps(split_spec(PLAN["experiments"][0])[1])
+# training.compile=auto reads its decision from the sweep's forecast.json; Inductor's caches are shared per results_dir.
+RUNTIME = json.dumps({**split_spec(PLAN["experiments"][0])[1], "forecast": f"{SWEEP}/forecast.json",
+                      "compile_cache": os.path.join(CFG["results_dir"], ".cache", "inductor")})
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
+SLOTS = f"--runs-per-gpu {CFG['cluster']['runs_per_gpu']} --devices {NPROC}"  # flops_fit.slots (train.smk)
 # Cluster side (flops_fit.cluster, docs/cluster.md): per-job resources from the config; light rules and
 # mock runs execute in the workflow process under any executor (cluster.mock_local=false sends mock runs out).
 TRAIN_RES = train_resources(CFG)

@@ -28,6 +28,7 @@ rule train_run:
         runtime=RUNTIME,
         out=lambda wc, output: os.path.dirname(output.metrics),
         launch=LAUNCH,
+        slots=SLOTS,  # a device per run on a GPU machine: --runs-per-gpu k --devices num_processes
         proc_threads=lambda wc, threads: process_threads(threads, NPROC),
     threads: TRAIN_RES["threads"]  # num_processes x cluster.threads_per_process (flops_fit.cluster)
     priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]  # longest first
@@ -39,6 +40,7 @@ rule train_run:
     conda:
         "../envs/train.yaml"
     shell:
-        # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process
-        "exec {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
+        # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process.
+        # flops_fit.slots takes free device slots (CUDA_VISIBLE_DEVICES) first and execs the launcher in turn
+        "exec python -m flops_fit.slots {params.slots} -- {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
         "--out {params.out} --threads {params.proc_threads} > {log} 2>&1"

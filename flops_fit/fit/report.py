@@ -17,7 +17,6 @@ from .notes import table_notes
 from .result import SCHEMA
 
 
-
 def _est(value, lo=np.nan, hi=np.nan, **extra):
     """{value, lo, hi[, note]}: a note whenever the value lies outside its own interval."""
     out = {"value": value, "lo": lo, "hi": hi, **extra}

@@ -1,4 +1,4 @@
-"""A saved fit that evaluates itself: `FitResult` reads and writes fits.json (schema flops-fit/fits/v2) and is the
+"""A saved fit that evaluates itself: `FitResult` reads and writes fits.json (schema flops-fit/fits/v3; reads v2) and is the
 one place for the formulas the fit owns, so no reader writes them again:
 
 - the surface L(N, D) = E + A / N^alpha + B / D^beta (`surface_loss`, also the mock's training loss);
@@ -25,7 +25,9 @@ import numpy as np
 from flops_fit.constants import LEVEL
 from flops_fit.io import BadFile, atomic_write_json, json_clean, read_json_or_explain
 
-SCHEMA = "flops-fit/fits/v2"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
+SCHEMA = "flops-fit/fits/v3"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
+# v3: laws, selected_law (laws chosen out of sample), holdout, rollout, predictions (flops_fit/predict/)
+READS = ("flops-fit/fits/v2", SCHEMA)   # v3 only adds top-level keys: a v2 file reads the same
 SURFACE_FORM = "L(N, D) = E + A/N^alpha + B/D^beta"
 SURFACE_KEYS = ("E", "A", "B", "alpha", "beta")
 A3_USABLE = ("ok", "hit_bound")        # Approach 3 statuses whose parameters are usable (as in the table)
@@ -83,13 +85,13 @@ class FitResult:
     # ---- files
     @classmethod
     def load(cls, path) -> "FitResult":
-        """Read a v2 fits.json; anything else raises BadFile with one line naming the file and the fix."""
+        """Read a v2 or v3 fits.json; anything else raises BadFile with one line naming the file and the fix."""
         fix = "rerun the fit (snakemake, or ff-analyze) to rewrite it"
         data = read_json_or_explain(path, fix)
         if not isinstance(data, dict):
             raise BadFile(f"{path}: not a JSON object; {fix}")
-        if data.get("schema") != SCHEMA:
-            raise BadFile(f"{path}: schema {data.get('schema')!r}, this flops-fit reads {SCHEMA!r}; {fix}")
+        if data.get("schema") not in READS:
+            raise BadFile(f"{path}: schema {data.get('schema')!r}, this flops-fit reads {' or '.join(READS)}; {fix}")
         return cls(data, path)
 
     def save(self, path) -> Path:

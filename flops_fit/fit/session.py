@@ -7,6 +7,7 @@ Targets: analysis.targets given (any list, also []) is used as is. Left at null 
 budgets.targets for a sweep (sweep_targets), and for an external table to 1, 2 and 3 decades beyond its largest
 budget (analyze.default_targets): the demo config's targets never reach an external table.
 """
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def targets_for(analysis: dict, sweep_targets):
 
 
 def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=None):
+    from flops_fit.predict.session import predict_outputs
     table = load_runs(df, budget_column=analysis.get("budget_column"), budgets=analysis.get("budgets"))
     table.attrs["query"] = analysis.get("query")
     result = analyze(table, targets=targets, targets_rule=rule, unit=unit,
@@ -46,14 +48,17 @@ def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=
                      huber_delta=analysis.get("huber_delta", DELTA),
                      include_near_edge=analysis.get("include_near_edge", False),
                      independent_runs=analysis.get("independent_runs", True))
-    write_outputs(result, out_dir, extra=extra, table_note=table_note)
+    predicted = predict_outputs(table, result, analysis, out_dir)   # laws, selected_law, holdout, rollout, ...
+    write_outputs(result, out_dir, extra={**predicted, **(extra or {})}, table_note=table_note)
     return result
 
 
 def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=None, quiet=False, extra=None) -> list:
     """Fit runs (path or DataFrame) under the analysis settings; returns the Analysis objects written.
     extra: top-level fields added to each fits.json (e.g. "plan", the plan the fit saw)."""
+    from flops_fit.predict.session import validate
     out_dir = Path(out_dir)
+    validate(analysis)
     df, name = read_table(runs)
     query = analysis.get("query")
     df = select_rows(df, query, name)
@@ -97,4 +102,9 @@ def print_result(res, out_dir, quiet=False):
     if md.is_file():
         print(md.read_text())
     print(summary_line(res), file=sys.stderr)
+    fits = Path(out_dir) / "fits.json"
+    if fits.is_file():
+        from flops_fit.predict.session import summary_lines
+        for line in summary_lines(json.loads(fits.read_text())):
+            print(line, file=sys.stderr)
     print(f"wrote {out_dir}/fits.json and chinchilla_table.{{md,csv,json}}", file=sys.stderr)

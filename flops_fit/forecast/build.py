@@ -12,6 +12,7 @@ from pathlib import Path
 from flops_fit.io import atomic_write_json
 
 from .calibrate import calibrate, flops_per_step
+from .compiled import choose, compiled_model
 from .resources import job_resources
 from .schedule import list_schedule, lower_bound
 from .timemodel import TimeModel, evaluations
@@ -34,12 +35,13 @@ def plan_to_forecast(cfg: dict) -> dict:
     return plan(cfg)
 
 
-def slots_for(fc: dict, machine: dict, nproc: int) -> dict:
+def slots_for(fc: dict, machine: dict, nproc: int, runs_per_gpu: int = 1) -> dict:
     """Parallel jobs the sweep will run and the cores/GPUs behind them."""
     threads = int(fc.get("threads") or 1)
     if machine["gpus"]:
         gpus = int(fc.get("gpus") or machine["gpus"])
-        jobs = int(fc.get("jobs") or max(1, gpus // max(1, nproc)))
+        # the device slots (flops_fit.slots): runs_per_gpu runs on each GPU, num_processes GPUs per run
+        jobs = int(fc.get("jobs") or max(1, gpus * max(1, runs_per_gpu) // max(1, nproc)))
         per_job = {"gpus": nproc}
     else:
         cores = int(fc.get("cores") or machine["cores"])
@@ -59,7 +61,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
     from .machine import machine_info
     machine = machine_info()
     nproc = int(exps[0]["training"].get("num_processes") or 1)
-    par = slots_for(fc, machine, nproc)
+    par = slots_for(fc, machine, nproc, int((cfg.get("cluster") or {}).get("runs_per_gpu") or 1))
     if exps[0]["mode"] == "real":
         ensure_data(exps[0])
     settings = dict(fc.get("calibration") or {})
@@ -67,6 +69,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
                     concurrency=par["concurrency"], settings=settings, recalibrate=bool(fc.get("recalibrate")),
                     log=log)
     model = TimeModel(cal["points"], mock=exps[0]["mode"] == "mock")
+    comp_model = None if exps[0]["mode"] == "mock" else compiled_model(cal["points"])
     pipe = None
     if fc.get("pipeline", True):
         from flops_fit.plan import plan as make_plan
@@ -82,7 +85,8 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         limit_src = ("one GPU's memory" if machine["gpus"] else "available RAM") + \
             (f" / {par['concurrency']} concurrent jobs" if par["concurrency"] > 1 else "")
     devices_per_job = nproc if machine["gpus"] else par["threads"]
-    rows = [experiment_forecast(e, model, limit) for e in exps]
+    rows = [experiment_forecast(e, model, limit, comp_model) for e in exps]
+    peak = expected_mfu(rows, exps[0]["mode"], nproc if machine["gpus"] else 1, par["threads"], log=log)
     priorities = [job_resources({r["id"]: r for r in rows}, e)["priority"] for e in exps]
     price = fc.get("price_per_device_hour")
     totals = _totals(rows, priorities, par["jobs"], devices_per_job, price)
@@ -100,7 +104,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         "totals": totals,
         "parallelism": {**par, "devices_per_job": devices_per_job,
                         "device_unit": "GPU" if machine["gpus"] else "core", "processes_per_job": nproc},
-        "memory_limit_mb": None if math.isinf(limit) else limit, "memory_limit_source": limit_src,
+        "memory_limit_mb": None if math.isinf(limit) else limit, "memory_limit_source": limit_src, "peak": peak,
         "calibration": _calibration_summary(cal),
         "pipeline": None if pipe is None else {k: pipe[k] for k in
                                                ("dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "notes", "cached")},
@@ -109,6 +113,27 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         out[key] = run_section(module, func, cfg, plan, log=log)
     out["forecast_s"] = time.perf_counter() - t0
     return out
+
+
+def expected_mfu(rows, mode, devices_per_job, threads, *, log=print):
+    """Each row's expected MFU: its FLOPs / (training + evaluation + checkpoint seconds) / the peak of a job's
+    devices (flops_fit.peak, as runs measure it); the peak's record, or None for a mock sweep or no torch."""
+    if mode != "real":
+        return None
+    try:
+        import torch
+        from flops_fit.peak import FLOPS_CONVENTION, device_peak
+        if not torch.cuda.is_available():
+            torch.set_num_threads(max(1, int(threads)))  # the CPU peak of the threads a job trains with
+        peak = device_peak()
+    except Exception as e:  # noqa: BLE001  (the time forecast stands without it)
+        log(f"warning: no device peak for the expected MFU: {type(e).__name__}: {e}")
+        return None
+    per_job = peak["flops_per_s"] * devices_per_job
+    for r in rows:
+        busy = r["terms"]["train_s"] + r["terms"]["eval_s"] + r["terms"]["ckpt_s"]
+        r["mfu"] = r["flops"] / busy / per_job if busy > 0 else None
+    return {**peak, "per_job_flops_per_s": per_job, "flops_convention": FLOPS_CONVENTION}
 
 
 def run_section(module: str, func: str, cfg, plan, log=print) -> dict:
@@ -123,18 +148,19 @@ def run_section(module: str, func: str, cfg, plan, log=print) -> dict:
         return {"status": "failed", "error": f"{type(e).__name__}: {e}", "markdown": ""}
 
 
-def experiment_forecast(e: dict, model: TimeModel, limit) -> dict:
+def experiment_forecast(e: dict, model: TimeModel, limit, comp_model=None) -> dict:
     tr = e["training"]
     n_evals = evaluations(int(e["steps"]), int(tr.get("eval_every") or 0))
     ckpt = {"every_steps": tr.get("ckpt_every_steps") or 0, "every_s": 60.0 * float(tr.get("ckpt_every_minutes") or 0),
             "final": bool(tr.get("keep_ckpt"))}
-    f = model.experiment(steps=int(e["steps"]), flops_per_step=flops_per_step(e), params=e["params"],
-                         n_evals=n_evals, ckpt=ckpt)
+    kw = dict(steps=int(e["steps"]), flops_per_step=flops_per_step(e), params=e["params"], n_evals=n_evals, ckpt=ckpt)
+    eager = model.experiment(**kw)
+    f, do_compile, why = choose(e, eager, comp_model.experiment(**kw) if comp_model else None, comp_model)
     mem = model.peak_mem_mb(e["params"])
     return {"id": e["id"], "budget_flops": e["budget_flops"], "params": e["params"], "size": e["size"],
             "steps": e["steps"], "flops": e["flops_planned"], "seconds": f["seconds"], "seconds_lo": f["seconds_lo"],
             "seconds_hi": f["seconds_hi"], "peak_mem_mb": mem, "fits_memory": bool(mem <= limit),
-            "terms": f["terms"]}
+            "terms": f["terms"], "compile": do_compile, "compile_reason": why}
 
 
 def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
@@ -153,7 +179,7 @@ def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
 
 def _calibration_summary(cal: dict) -> dict:
     keep = ("size", "params", "flops_per_step", "step_s", "eval_s", "ckpt_s", "startup_s", "teardown_s",
-            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision")
+            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled")
     return {"cache": cal["cache"], "cost_s": cal["cost_s"], "measured_sizes": cal["measured_sizes"],
             "cached_sizes": cal["cached_sizes"], "concurrency": cal["concurrency"], "threads": cal["threads"],
             "processes": cal["processes"], "settings": cal["settings"], "machine": cal["machine"],

@@ -24,6 +24,7 @@ from flops_fit import __version__
 from flops_fit.config import job_env, stable_hash
 from flops_fit.io import atomic_write_json, read_json
 
+from . import compiled
 from .machine import machine_info
 
 
@@ -52,7 +53,7 @@ def _plugin_files_hash(spec) -> str:
 
 def cache_key(spec, *, machine, threads, processes, concurrency, settings) -> dict:
     """Everything the calibration numbers depend on (not the model size: sizes are entries under the key)."""
-    training = {k: v for k, v in spec["training"].items() if k != "lr"}
+    training = {k: v for k, v in spec["training"].items() if k not in ("lr", "log_with")}  # trackers: not timed
     return {
         "mode": spec["mode"],
         "plugins": {"model": spec["model"], "data": {k: v for k, v in spec["data"].items() if k != "dir"},
@@ -110,7 +111,12 @@ def calibrate(experiments, *, cache_dir, threads, concurrency, settings, recalib
             f"process(es) side by side, {threads} thread(s) each ...")
         measure = _measure_mock if spec0["mode"] == "mock" else _measure
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        for spec, point in zip(todo, measure(todo, threads=threads, concurrency=concurrency, settings=settings)):
+        measured = measure(todo, threads=threads, concurrency=concurrency, settings=settings)
+        if spec0["mode"] == "real" and compiled.wanted(spec0, settings, machine):
+            log(f"calibration: timing the same size(s) compiled (training.compile=auto) ...")
+            compiled.attach(measured, _measure(compiled.with_setting(todo, True, Path(cache_dir) / "inductor"), threads=threads,
+                                               concurrency=concurrency, settings=settings))
+        for spec, point in zip(todo, measured):
             point.update(measured=stamp, loadavg=machine["loadavg"])
             cache["sizes"][size_key(spec)] = point
             log(f"  {spec['size']} N={spec['params']:.3g}: step {point['step_s'][1] * 1e3:.2f} ms "

@@ -89,7 +89,7 @@ def truncated_spec(spec: dict, *, warmup: int, blocks: int, block_steps: int) ->
     steps = warmup + blocks * block_steps
     mid = steps // 2 + 1
     tr = dict(spec["training"], eval_every=mid, ckpt_every_steps=mid, ckpt_every_minutes=1e6,
-              keep_ckpt=False, divergence_factor=0)
+              keep_ckpt=False, divergence_factor=0, log_with=[])
     return dict(spec, steps=steps, data_units=steps * int(spec["units_per_step"]), training=tr)
 
 

@@ -21,13 +21,25 @@ def _money(x) -> str:
 
 
 def experiment_table(fc: dict) -> str:
-    rows = ["| id | budget | N | steps | FLOPs | forecast [range] | peak memory | fits |",
-            "|---|---:|---:|---:|---:|---|---:|:-:|"]
+    comp = any(e.get("compile") for e in fc["experiments"])  # the compile column only when a run compiles
+    rows = ["| id | budget | N | steps | FLOPs | forecast [range] | MFU | peak memory | fits |" + (" compile |" if comp else ""),
+            "|---|---:|---:|---:|---:|---|---:|---:|:-:|" + (":-:|" if comp else "")]
     for e in fc["experiments"]:
+        mfu = "-" if e.get("mfu") is None else f"{100 * e['mfu']:.0f} %"
         rows.append(f"| {e['id']} | {e['budget_flops']:.2g} | {e['params']:.3g} | {e['steps']} | {e['flops']:.3g} | "
-                    f"{_range(e['seconds_lo'], e['seconds'], e['seconds_hi'])} | {e['peak_mem_mb']:,.0f} MB | "
-                    f"{'yes' if e['fits_memory'] else '**NO**'} |")
-    return "\n".join(rows)
+                    f"{_range(e['seconds_lo'], e['seconds'], e['seconds_hi'])} | {mfu} | {e['peak_mem_mb']:,.0f} MB | "
+                    f"{'yes' if e['fits_memory'] else '**NO**'} |" + (f" {'yes' if e.get('compile') else 'no'} |"
+                                                                       if comp else ""))
+    return "\n".join(rows + ([mfu_note(fc)] if fc.get("peak") else []))
+
+
+def mfu_note(fc: dict) -> str:
+    """What the MFU column means: expected FLOPs / (train + eval + checkpoint seconds) / the measured peak."""
+    p = fc["peak"]
+    return (f"\nMFU: expected FLOPs / (training + evaluation + checkpoint seconds) / {p['per_job_flops_per_s']:.3g} "
+            f"FLOP/s per job ({p['source']}, {p['key']}"
+            + (f"; datasheet {p['datasheet_flops_per_s']:.3g}" if p.get("datasheet_flops_per_s") else "")
+            + f"). {p['flops_convention']}.")
 
 
 def budget_table(fc: dict) -> str:

@@ -13,22 +13,25 @@ import logging
 import traceback
 from pathlib import Path
 
-from flops_fit.constants import FIGURES
+from flops_fit.constants import FIGURES, OPTIONAL_FIGURES
 
 from . import theme
 from .data import Sweep, load_sweep, skip
 
 log = logging.getLogger("flops_fit.plot")
 
+OPTIONAL = OPTIONAL_FIGURES   # drawn only when their inputs exist (holdout.csv, rollout.csv, verify.json)
+
 
 def _drawers():
     from .curves import plot_curves
+    from .holdout import plot_holdout
     from .isoflop import plot_isoflop
     from .residuals import plot_residuals
     from .scaling import plot_scaling
     from .surface import plot_surface
     return {"isoflop": plot_isoflop, "scaling_laws": plot_scaling, "surface": plot_surface,
-            "training_curves": plot_curves, "residuals": plot_residuals}
+            "training_curves": plot_curves, "residuals": plot_residuals, "predicted_vs_actual": plot_holdout}
 
 
 def plot_all(sweep_dir, out_dir=None, *, figures=FIGURES) -> list[Path]:
@@ -41,7 +44,7 @@ def plot_all(sweep_dir, out_dir=None, *, figures=FIGURES) -> list[Path]:
     colors = theme.budget_colors(sw.runs["budget"].dropna().unique())
     drawers = _drawers()
     files: list[Path] = []
-    for name in figures:
+    for name in tuple(figures) + tuple(f for f in OPTIONAL if f not in figures):
         try:
             files += drawers[name](sw, out_dir, colors)
         except Exception as e:       # one broken figure must not cost the others

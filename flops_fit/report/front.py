@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flops_fit.constants import FIGURES
+from flops_fit.constants import FIGURES, OPTIONAL_FIGURES
 from flops_fit.io import atomic_write_text
 from flops_fit.plot.data import est, load_sweep, num
 
@@ -128,6 +128,23 @@ def _forecast(summary) -> list[str]:
     return lines + [""]
 
 
+def _utilization(sweep_dir) -> list[str]:
+    """The sweep's device utilization (flops_fit.utilization) and its runs' MFU; nothing for a mock sweep."""
+    from flops_fit.peak import FLOPS_CONVENTION
+    from flops_fit.utilization import sweep_utilization
+    u = sweep_utilization(sweep_dir)
+    if u is None or u["utilization"] is None:
+        return []
+    where = f"device(s) {', '.join(u['device_ids'])}" if u["device_ids"] else f"{u['devices']} run(s) side by side"
+    text = (f"**Device use:** the sweep kept its devices **{100 * u['utilization']:.0f} %** busy: "
+            f"{_g(u['flops'], 2)} FLOPs in {u['makespan_s']:.0f} s on {where}, at {_g(u['peak_flops_per_s'], 3)} "
+            f"FLOP/s each ({u['peak_source']}).")
+    if u["mfu_median"] is not None:
+        text += (f" MFU of the runs (their FLOPs / (wall − compile) / peak): median {100 * u['mfu_median']:.0f} %, "
+                 f"{100 * u['mfu_min']:.0f}–{100 * u['mfu_max']:.0f} %.")
+    return [text + f" {FLOPS_CONVENTION}.", ""]
+
+
 def _chinchilla(sw) -> list[str]:
     tab = sw.table()
     if not len(tab):
@@ -154,11 +171,14 @@ def front_page(sweep_dir) -> str:
             f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fits.get('status', 'missing')}**."
             + (" **Mock sweep**: losses from the known surface in config ``mock.*`` (a check of the pipeline and "
                "the fits, not training)." if _is_mock(sweep_dir) else ""), ""]
-    present = [f for f in FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
+    present = [f for f in FIGURES + OPTIONAL_FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
     links = ["Figures: " + ", ".join(f"`{f}.png`_" for f in present) + ". Fit details: `fit_summary.html`_; "
              "all results: `Figures`_, `Fit`_; the job graph and runtimes: `Workflow`_, `Statistics`_.", ""] \
         if present else []
-    body = head + _answer(sw) + _design(sw, forecast) + _forecast(summary) + links + _chinchilla(sw)
+    from .predict import prediction_section   # verification, hold-out, rollout (flops_fit/predict)
+    body = head + _answer(sw) + prediction_section(sweep_dir) + _design(sw, forecast) + _forecast(summary) \
+        + _utilization(sweep_dir) + links \
+        + _chinchilla(sw)
     return "\n".join(body).rstrip() + "\n"
 
 

@@ -16,10 +16,18 @@ from tqdm import tqdm
 
 from flops_fit.io import BadFile, read_json_or_explain
 
+from . import compile as comp
+from .. import trackers
 from . import precision as prec
 from ..plugins import load_data_plugin, load_object
+from ..peak import FLOPS_CONVENTION, device_peak
 from .checkpoint import Checkpointer, StopSignals, fingerprint
 from .schedule import make_scheduler, warmup_steps
+
+
+# with several processes, the stop/time flags go through a collective every this many steps (at most
+# log_every), not every step; benchmarks/train_throughput.py --ab times the difference
+FLAG_STEPS = 10
 
 
 class Diverged(Exception):
@@ -46,7 +54,10 @@ def _rows(batch, lo, hi):
 
 
 def _to(batch, device):
-    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+    # on CUDA, pinned host memory makes the copy asynchronous (non_blocking is a no-op from pageable memory)
+    pin = device.type == "cuda"
+    return {k: ((v.pin_memory() if pin and v.device.type == "cpu" else v).to(device, non_blocking=True)
+                if torch.is_tensor(v) else v) for k, v in batch.items()}
 
 
 @torch.no_grad()
@@ -75,16 +86,25 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     precision = prec.resolve(tr.get("precision", "auto"))
 
     # ---- setup: Accelerator first, seed, plugins, model, optimizer, schedule, prepare in one call
+    parts = _Parts(t_enter)  # start-up by part, for metrics.json (startup_parts)
     accelerator = Accelerator(mixed_precision=prec.accelerate_mixed_precision(precision),
-                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False)
+                              cpu=prec.cpu_only(), step_scheduler_with_optimizer=False,
+                              **trackers.accelerator_kwargs(spec, run_dir))
     set_seed(int(spec["seed"]))
+    parts.mark("accelerate")
     model_cls = load_object(spec["model"]["plugin"], "model")
     data, loss_fn = load_data_plugin(spec["data"]["plugin"]), load_object(spec["loss"]["plugin"], "loss")
+    parts.mark("plugins")
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
     optimizer = _adamw(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]), betas=tuple(tr["betas"]))
     scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     raw_model = accelerator.unwrap_model(model)
+    do_compile, compile_why = comp.decide(spec, tr.get("forecast"))
+    if do_compile:
+        comp.use_cache(tr.get("compile_cache"))
+    step_model = comp.compiled(model) if do_compile else model  # evaluations and checkpoints use `model`
+    parts.mark("model")
 
     dcfg, data_dir = spec["data"]["cfg"], spec["data"]["dir"]
     redo = f"delete {data_dir} and rerun (prepare_data rebuilds it)"
@@ -98,6 +118,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     except (OSError, ValueError) as e:
         raise BadFile(f"data plugin {spec['data']['plugin']!r} cannot read the prepared data: "
                       f"{_last_line(e)}; {redo}") from None
+    parts.mark("data")
 
     # per-process rows of the global batch; micro-batches inside (gradient accumulation)
     world, rank = accelerator.num_processes, accelerator.process_index
@@ -109,14 +130,22 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     eval_every = int(tr.get("eval_every") or 0) or max(1, steps // 4)
     ckpt_steps, ckpt_secs = int(tr.get("ckpt_every_steps") or 0), 60.0 * float(tr.get("ckpt_every_minutes") or 0)
     div_factor, w_steps = float(tr.get("divergence_factor") or 0), warmup_steps(steps, tr["warmup_frac"])
+    # several processes agree on stopping and on the time trigger through a collective: only every few steps
+    flag_every = 1 if world == 1 else max(1, min(log_every, FLAG_STEPS))
+    peak = device_peak(accelerator.device)  # for MFU; measured once per device model, then cached (flops_fit.peak)
+    peak_s, fpu = peak["flops_per_s"] * world, float(spec["flops_per_unit"])
+    accelerator.print(f"[{spec.get('id')}] MFU against {peak_s:.3g} FLOP/s ({peak['source']}"
+                      + (f" x{world}" if world > 1 else "") + f"); {FLOPS_CONVENTION}", file=sys.stderr)
 
     # ---- resume
     ckpt = Checkpointer(run_dir / "ckpt", accelerator, fingerprint(spec))
     info = ckpt.load() or {}
     step, units_done = int(info.get("step", 0)), int(info.get("units", 0))
     prev_wall, init_loss = float(info.get("wall_s", 0.0)), info.get("init_loss")
+    prev_compile = float(info.get("compile_s", 0.0))  # compile seconds of earlier segments (each compiles anew)
     if step:
         accelerator.print(f"[{spec.get('id')}] resuming from the checkpoint at step {step}", file=sys.stderr)
+    tracker = trackers.Tracker(accelerator, spec, step, scheduler)  # training.log_with (off: does nothing)
     curve_path = run_dir / "curve.jsonl"
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +159,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         if accelerator.is_main_process:
             curve.write(json.dumps(rec) + "\n")
             curve.flush()
+        tracker.log(rec)
 
     # ---- loop
     status, reason, startup_s = "completed", None, None
@@ -142,6 +172,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     loss_acc, n_acc = torch.zeros((), device=accelerator.device), 0
     t_seg = time.perf_counter()
     units_seg = 0
+    first = _FirstStep(enabled=do_compile)  # compile time = the first step's excess over a steady step
     model.train()
     with StopSignals() as sig:
         try:
@@ -158,7 +189,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                     n_mb = min(micro, n_local - m0)
                     last = m0 + micro >= n_local
                     with (accelerator.no_sync(model) if not last else _null()), accelerator.autocast():
-                        loss = loss_fn(model(mb), mb)
+                        loss = loss_fn(step_model(mb), mb)
                     # weight so that the mean over processes of summed grads = global-batch mean gradient
                     accelerator.backward(loss * (n_mb * world / B))
                     loss_acc += loss.detach() * (n_mb / B)
@@ -176,13 +207,15 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
 
                 # sync point: every log_every steps, the first step and the last
                 if step % log_every == 0 or step % eval_every == 0 or step == steps or step == 1:
-                    train_loss = accelerator.reduce(loss_acc, "sum").item() / n_acc
+                    train_loss = accelerator.reduce(loss_acc, "sum").item() / n_acc  # synchronizes
+                    first.mark(step)
                     loss_acc.zero_()
                     n_acc = 0
                     if init_loss is None:
                         init_loss = train_loss
                     rate = units_seg / max(1e-9, time.perf_counter() - t_seg)
-                    bar.set_postfix(loss=f"{train_loss:.4f}", units_s=f"{rate:,.0f}", refresh=False)
+                    bar.set_postfix(loss=f"{train_loss:.4f}", units_s=f"{rate:,.0f}", mfu=f"{rate * fpu / peak_s:.1%}",
+                                    refresh=False)
                     rec = {"step": step, "units": units_done,
                            "train_loss": train_loss if math.isfinite(train_loss) else None}
                     if not math.isfinite(train_loss):
@@ -197,16 +230,20 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                             rec["val_loss"] = evaluate(raw_model, loss_fn, val_batches, accelerator)
                     log(rec)
 
-                # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes
-                flags = torch.tensor([float(sig.received or 0),
-                                      float(ckpt_secs > 0 and time.monotonic() - ckpt.last_save >= ckpt_secs)])
-                if world > 1:
-                    flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
+                # checkpoint: periodic, or on SIGTERM/SIGINT (then exit non-zero); one decision for all processes,
+                # taken every flag_every steps (a reduce per step costs; see benchmarks/train_throughput.py)
+                flags = torch.zeros(2)
+                if step % flag_every == 0 or step == steps:
+                    flags = torch.tensor([float(sig.received or 0),
+                                          float(ckpt_secs > 0 and time.monotonic() - ckpt.last_save >= ckpt_secs)])
+                    if world > 1:
+                        flags = accelerator.reduce(flags.to(accelerator.device), "max").cpu()
                 due = (ckpt_steps and step % ckpt_steps == 0) or flags[1] > 0
                 if step < steps and (flags[0] > 0 or due):
                     with probe.phase("ckpt"):
                         ckpt.save(step, units=units_done, init_loss=init_loss,
-                                  wall_s=prev_wall + time.perf_counter() - t_seg)
+                                  wall_s=prev_wall + time.perf_counter() - t_seg,
+                                  compile_s=prev_compile + first.compile_s())
                     if flags[0] > 0:
                         bar.close()
                         signum = int(flags[0])
@@ -224,7 +261,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     final_loss = final if math.isfinite(final) else None
     log({**rec, "val_loss": final_loss})  # the last train-loss point (end of run or divergence)
     if status == "completed" and tr.get("keep_ckpt"):
-        ckpt.save(step, units=units_done, init_loss=init_loss, wall_s=wall_s)  # the final model, kept
+        ckpt.save(step, units=units_done, init_loss=init_loss, wall_s=wall_s,
+                  compile_s=prev_compile + first.compile_s())  # the final model, kept
     elif status == "completed":
         ckpt.remove()
     if accelerator.is_main_process:
@@ -234,9 +272,15 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         "flops_executed": float(spec["flops_per_unit"]) * units_done, "wall_s": wall_s,
         "units_per_s": units_done / wall_s if wall_s > 0 else None, "device": _device_name(accelerator),
         "precision": precision, "global_batch": B, "reason": reason, "startup_s": startup_s,
+        "startup_parts": parts.result(), "compiled": do_compile, "compile_reason": compile_why,
+        "compile_s": round(prev_compile + first.compile_s(), 3),
+        # the peak of the run's devices (all processes), for MFU (flops_fit.peak)
+        "peak_flops_per_s": peak_s, "peak_source": peak["source"] + (f" x{world}" if world > 1 else ""),
+        "peak_datasheet_flops_per_s": peak["datasheet_flops_per_s"] * world if peak["datasheet_flops_per_s"] else None,
     }
     if world > 1:  # identical on every process (timings differ slightly between processes)
         metrics = broadcast_object_list([metrics])[0]
+    tracker.end(metrics)
     accelerator.print(f"[{spec.get('id', 'train')}] {status}: steps {step}/{steps}, {spec.get('unit', 'units')} "
                       f"{units_done:,}, val loss {final_loss}, {wall_s:.1f} s"
                       + (f" ({reason})" if reason else ""), file=sys.stderr)
@@ -261,6 +305,51 @@ class _null:
 
     def __exit__(self, *a):
         return False
+
+
+class _Parts:
+    """Seconds of each start-up part: process start to train() (interpreter, imports), then the marks."""
+
+    def __init__(self, t_enter):
+        self.t = t_enter
+        self.parts = {}
+        try:
+            import psutil
+            self.parts["process_imports"] = round(time.time() - psutil.Process().create_time(), 3)
+        except Exception:  # noqa: BLE001  (psutil missing or no process table: the part is left out)
+            pass
+
+    def mark(self, name):
+        now = time.perf_counter()
+        self.parts[name] = round(now - self.t, 3)
+        self.t = now
+
+    def result(self):
+        return self.parts
+
+
+class _FirstStep:
+    """The first step's time and a steady step's time after it, both read at synchronizing log points."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.first = self.t1 = self.steady = None
+        self.step1 = None
+
+    def mark(self, step):
+        if not self.enabled or self.steady is not None:
+            return
+        now = time.perf_counter()
+        if self.first is None:
+            self.first, self.t1, self.step1 = now - self.t0, now, step
+        elif step > self.step1:
+            self.steady = (now - self.t1) / (step - self.step1)
+
+    def compile_s(self) -> float:
+        if self.first is None:
+            return 0.0
+        return max(0.0, self.first - (self.steady or 0.0))
 
 
 class _NoProbe:
