@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flops_fit.fit.result import SURFACE_KEYS, closed_form_optimum, surface_exponents
-from flops_fit.io import json_clean, read_json
+from flops_fit.fit.result import SURFACE_KEYS, FitResult, closed_form_optimum, surface_exponents
+from flops_fit.io import BadFile, json_clean, read_json
 
 DEFAULT_NOISE = 0.01
 DEFAULT_SIMS = 100
@@ -102,19 +102,16 @@ def resolve_prior(cfg: dict, plan: dict, prior=None) -> dict:
 
 def _prior_from_fits(path: Path, noise_override) -> dict:
     try:
-        fits = read_json(path)
-    except (OSError, ValueError) as e:
-        raise PriorError(f"forecast.prior={path}: cannot read it ({type(e).__name__}); give a sweep's fits.json") \
-            from None
-    a3 = fits.get("approach3") or {}
-    try:
-        surf = {k: float(a3[k]["value"]) for k in SURFACE_KEYS}
-    except (KeyError, TypeError, ValueError):
+        fit = FitResult.load(path)
+    except BadFile as e:
+        raise PriorError(f"forecast.prior={e}; give a sweep's fits.json") from None
+    surf = fit.surface
+    if not all(math.isfinite(v) for v in surf.values()):
         raise PriorError(f"forecast.prior={path}: no Approach 3 surface in it (status "
-                         f"{a3.get('status', 'missing')}); use a fits.json whose Approach 3 fit succeeded") from None
-    if not all(math.isfinite(v) and v > 0 for k, v in surf.items() if k != "E"):
+                         f"{fit.approach3.get('status', 'missing')}); use a fits.json whose Approach 3 fit succeeded")
+    if not all(v > 0 for k, v in surf.items() if k != "E"):
         raise PriorError(f"forecast.prior={path}: its Approach 3 surface has a non-positive parameter ({surf})")
-    measured = ((fits.get("design") or {}).get("noise_sigma"))
+    measured = (fit.get("design") or {}).get("noise_sigma")
     noise = noise_override or (float(measured) if measured else DEFAULT_NOISE)
     how = ("forecast.prior_noise" if noise_override else "measured there" if measured else "default, none measured")
     return {"surface": surf, "noise": noise, "source": str(path), "assumption": False,
