@@ -1,4 +1,4 @@
-"""Forecast against actual on a small real sweep (issue 11).
+"""Forecast against actual on a small real sweep.
 
 In a fresh copy of the workflow: `snakemake --cores C forecast` (calibration included, cold cache), then
 the sweep itself (`snakemake --cores C`), then the repeat noise: 3 experiments near the median duration rerun

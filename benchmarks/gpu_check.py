@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 # the datasheets' dense bf16 peaks live with the measured peak that every run's MFU uses
 from flops_fit.peak import DATASHEET_BF16_TFLOPS, datasheet_peak  # noqa: E402,F401
-PARTS = {"peak": 15, "mfu": 130, "sweep": 200, "small": 90, "precision": 40}  # estimated seconds on an H200
+PARTS = {"peak": 15, "mfu": 130, "small": 90, "sweep": 200, "precision": 40}  # estimated seconds on an H200
 ROWS = []
 
 
@@ -293,6 +293,8 @@ def main():
     ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {','.join(PARTS)}")
     ap.add_argument("--budget-s", type=float, default=480.0, help="skip parts that would not fit in this time")
     ap.add_argument("--dry-run", action="store_true", help="every part at tiny CPU shapes (no GPU needed)")
+    ap.add_argument("--rpg", default=None, help="runs_per_gpu values of the sweep part, e.g. 2,1 (default)")
+    ap.add_argument("--sweep-budgets", default=None, help="the sweep part's budgets, e.g. 2e15,6e15 (default)")
     ap.add_argument("--keep", default=None, help="copy the parts' results (json, csv, md, logs, png) to this folder")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -310,6 +312,11 @@ def main():
           f"{torch.cuda.device_count()} device(s), parts {parts}, budget {args.budget_s:.0f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="ff-gpucheck-") as d:
         ctx = context(args.dry_run, Path(d), args.budget_s, t_start)
+        if args.rpg:
+            ctx["rpg"] = tuple(int(k) for k in args.rpg.split(","))
+        if args.sweep_budgets:
+            ctx["sweep_cfg"] = [c.replace("budgets.values=[2e15,6e15]", f"budgets.values=[{args.sweep_budgets}]")
+                                for c in ctx["sweep_cfg"]]
         ctx["peak"] = matmul_tflops(torch, dev, n=8192 if dev == "cuda" else 512, iters=20 if dev == "cuda" else 5)
         sheet = datasheet_peak(name)
         if "peak" in parts:

@@ -1,5 +1,5 @@
 """Makespan with longest-first priorities (from forecast.json) against without (the workflow's default
-order, biggest budget first), in alternating pairs of fresh sweeps on the same machine (issue 11).
+order, biggest budget first), in alternating pairs of fresh sweeps on the same machine.
 
 Each sweep trains everything from scratch in a fresh copy of the workflow (the plan's size cache and the
 prepared data are shared, as on a machine that ran the forecast). The training makespan is the first

@@ -1,6 +1,6 @@
 """Benchmark: plan a 1,000-experiment sweep and build the Snakemake DAG for it (`snakemake -n`).
 
-Target: <= 10 s on a 2-core CPU machine (see issue 2). Prints a table with cold (no size cache) and warm
+Target: <= 10 s on a 2-core CPU machine. Prints a table with cold (no size cache) and warm
 (size/FLOP cache in results/.cache filled) timings. Run: python benchmarks/plan_dag.py
 """
 import shutil

@@ -1,5 +1,5 @@
 """Torture benchmark: kill -9 or SIGTERM the workflow or one of its jobs at random points, rerun the same
-command, and count what survives (issue 14).
+command, and count what survives.
 
     python benchmarks/torture.py --points 20 --seed 0            # mock sweep + a tiny real sweep
     python benchmarks/torture.py --points 3 --real-points 0      # the seeded form the test suite runs

@@ -46,12 +46,18 @@ def plan_main(argv=None):
     args = ap.parse_args(argv)
 
     def go():
-        from .plan import check_fittable, format_plan, plan, sweep_dir
+        from .plan import format_findings, format_plan, plan, sweep_dir
+        from .plancheck import refusal, run
         from .stages import record_plan
         cfg = load_config(args.overrides)
         p = plan(cfg)
         print(format_plan(p))
-        check_fittable(p)
+        findings = run(cfg, p)  # the plan checks, as the workflow runs them (refusals raise below)
+        warnings = [f for f in findings if f.level != "refuse"]
+        if warnings:
+            print(format_findings(warnings), file=sys.stderr)
+        if refusal(findings):
+            raise ConfigError(refusal(findings))
         out = args.out or sweep_dir(cfg) / "plan.json"
         record_plan(p, out)
         print(f"wrote {out}")

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from flops_fit.constants import MIN_SIZES_PER_BUDGET
-
 from .config import stable_hash
 from .flops import SizeTable, knob_for_params
 from .plugins import load_plugins
@@ -97,19 +95,23 @@ class PlanContext:
         experiments, dropped, seen = [], [], set(taken)
         for target in targets:
             knob = knob_for_params(table, float(target), size)
-            why = None
+            why = key = None
             params = table.num_params(knob)
             if knob in seen:
                 why = f"maps to the same model as a neighbour ({plugins.knob}={knob}); widen planner.spread or model.size.step"
+                key = "planner.spread"
             elif abs(math.log(params / target)) > math.log(1.5):
                 why = (f"nearest model has {params:.3g} params ({plugins.knob}={knob}), far from target {target:.3g}: "
                        f"outside model.size [{size['min']}, {size['max']}]")
-            fpu = table.flops_per_unit(knob) if why is None else None
+                key = "model.size"
+            fpu = table.flops_per_unit(knob) if key != "planner.spread" else None
             steps = int(round(budget / (fpu * self.units_per_step))) if fpu else 0
             if why is None and steps < pl["min_steps"]:
                 why = f"only {steps} optimizer steps (< planner.min_steps={pl['min_steps']}): too large for this budget"
-            if why:
-                dropped.append({"budget_flops": budget, "target_params": float(target), "reason": why})
+                key = "planner.min_steps"
+            if why:  # key: the config key that dropped it; step_flops: one step's FLOPs (plan checks, flops_fit.plancheck)
+                dropped.append({"budget_flops": budget, "target_params": float(target), "reason": why, "key": key,
+                                **({"steps": steps, "step_flops": fpu * self.units_per_step} if fpu else {})})
                 continue
             seen.add(knob)
             experiments.append(_spec(self.cfg, self.common, self.result_training, budget, float(target), knob, params,
@@ -150,23 +152,6 @@ def plan(cfg: dict) -> dict:
         dropped += drop
     ctx.table.save()
     return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
-
-
-def check_fittable(p: dict) -> None:
-    """Refuse a plan the fit cannot use: N*(C), D*(C), L*(C) need IsoFLOP minima (>= 3 sizes) at >= 2 budgets."""
-    from .config import ConfigError
-    if not p["experiments"]:
-        raise ConfigError("the plan has no feasible experiments (`ff-plan` lists the reasons); raise "
-                          "budgets.values or lower planner.min_steps")
-    per_budget = {}
-    for e in p["experiments"]:
-        per_budget[e["budget_flops"]] = per_budget.get(e["budget_flops"], 0) + 1
-    usable = [b for b, n in per_budget.items() if n >= MIN_SIZES_PER_BUDGET]
-    if len(usable) < 2:
-        counts = ", ".join(f"{b:.3g}: {n}" for b, n in sorted(per_budget.items()))
-        raise ConfigError(f"budgets.values: only {len(usable)} budget(s) have >= {MIN_SIZES_PER_BUDGET} model sizes "
-                          f"(sizes per budget {counts}; `ff-plan` lists dropped points); the scaling laws need "
-                          "IsoFLOP minima at 2 budgets or more: add budgets, or raise planner.sizes")
 
 
 def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units_per_step, steps, unit, *,
@@ -225,6 +210,12 @@ def format_plan(p: dict) -> str:
         rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
         rows += [f"epochs: planned {unit} / the training split's {corpus:,}" if corpus else
                  "epochs: ? until the data is prepared"] + [f"warning: {w}" for w in check_epochs(None, p, corpus)]
+    from .plancheck import exact
     for d in p["dropped"]:
-        rows.append(f"dropped: budget {d['budget_flops']:.2g}, target N {d['target_params']:.3g}: {d['reason']}")
+        rows.append(f"dropped: budget {exact(d['budget_flops'])}, target N {d['target_params']:.3g}: {d['reason']}")
     return "\n".join(rows)
+
+
+def format_findings(findings) -> str:
+    """The plan checks' findings (flops_fit.plancheck), one line each, as ff-plan and the workflow print them."""
+    return "\n".join(f"flops-fit: {'error' if f.level == 'refuse' else 'warning'}: {f.line}" for f in findings)

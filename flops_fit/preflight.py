@@ -43,15 +43,22 @@ def executes_jobs(argv) -> bool:
     return True
 
 
-def workflow_plan(overrides):
-    """(cfg, plan) for the workflow, or exit with one line naming the culprit."""
+def workflow_plan(overrides, *, quiet=False):
+    """(cfg, plan) for the workflow, or exit with one line naming the culprit. The plan checks
+    (flops_fit.plancheck) run here: a refusal exits, each warning is one line (not when ``quiet``: a job's
+    own parse of the Snakefile, which the main process has already said them for)."""
     from .config import ConfigError, load_config
-    from .plan import check_fittable, plan
+    from .plan import plan
+    from .plancheck import refusal, run
     from .plugins import PluginError
     try:
         cfg = load_config(overrides)
         p = plan(cfg)
-        check_fittable(p)
+        findings = run(cfg, p)
+        if refusal(findings):
+            raise ConfigError(refusal(findings))
+        for f in findings if not quiet else ():
+            say(f"warning: {f.line}")
     except (ConfigError, PluginError) as e:
         fail(str(e))
     except OSError as e:
@@ -175,7 +182,8 @@ def stale_lock(paths, *, argv=None, cwd=None) -> str | None:
     lockdir = Path(cwd) / ".snakemake" / "locks"
     if not lockdir.is_dir():
         return None
-    prefixes = [str(p).rstrip("/") for p in paths]
+    # lock keys and prefixes alike as absolute paths: a results_dir given absolute or relative both match
+    prefixes = [os.path.normpath(os.path.join(cwd, str(p))) for p in paths]
     hit = None
     for lock in sorted(lockdir.glob("*.lock")):
         try:
@@ -183,9 +191,9 @@ def stale_lock(paths, *, argv=None, cwd=None) -> str | None:
         except OSError:
             continue
         for k in keys:
-            rel = os.path.relpath(k, cwd) if os.path.isabs(k) else k
-            if any(rel == p or rel.startswith(p + "/") for p in prefixes):
-                hit = (lock, rel)
+            key = os.path.normpath(os.path.join(cwd, k))
+            if any(key == p or key.startswith(p.rstrip("/") + "/") for p in prefixes):
+                hit = (lock, k if os.path.isabs(k) else os.path.relpath(key, cwd))
                 break
         if hit:
             break

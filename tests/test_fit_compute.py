@@ -123,7 +123,7 @@ def analysis():
 
 
 class TestMockCNNSweep:
-    """The issue's must-show: a model whose FLOPs per unit are far from proportional to N."""
+    """A model whose FLOPs per unit are far from proportional to N."""
 
     def test_measured_compute_recovers_the_surfaces_a_within_its_interval(self, analysis):
         a_true = slope(BUDGETS, [exact_n_star(C) for C in BUDGETS])   # 0.338, vs beta/(alpha+beta) = 0.452

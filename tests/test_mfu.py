@@ -84,3 +84,21 @@ def test_the_forecast_counts_the_device_slots_and_expects_an_mfu():
     peak = expected_mfu(rows, "real", 1, 1)
     assert rows[0]["mfu"] == pytest.approx(1e12 / 10.0 / peak["per_job_flops_per_s"])
     assert "full matmuls" in peak["flops_convention"] and expected_mfu(rows, "mock", 1, 1) is None
+
+
+@pytest.mark.slow  # a mock sweep planned and fitted in-process (~15 s at load 7)
+def test_the_report_front_page_shows_the_sweeps_device_use(tmp_path):
+    from conftest import run_mock_sweep
+    from flops_fit.report.front import front_page
+    _, _, sdir = run_mock_sweep(tmp_path, "preset=mock", "analysis.bootstrap=10")
+    assert "Device use" not in front_page(sdir)  # a mock sweep executes no FLOPs
+    for i, path in enumerate(sorted(sdir.glob("runs/*/metrics.json"))):  # the same runs, as if trained on 2 GPUs
+        m = json.loads(path.read_text())
+        m.update(mode="real", visible_devices=str(i % 2), started="2026-01-01T00:00:00.000+00:00",
+                 finished="2026-01-01T00:01:40.000+00:00", peak_flops_per_s=1e18, mfu=0.2,
+                 peak_source="measured bf16 matmul 8192^3")
+        path.write_text(json.dumps(m))
+    u = sweep_utilization(sdir)
+    page = front_page(sdir)
+    assert f"**{100 * u['utilization']:.0f} %** busy" in page and "device(s) 0, 1" in page
+    assert "median 20 %" in page and "attention counted as full matmuls" in page

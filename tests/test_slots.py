@@ -5,11 +5,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snakemake
+from conftest import REPO
 
 # a job: records the devices it was given and the time it held them, then holds them `hold` seconds more
 CHILD = ("import json, os, sys, time; t0 = time.time(); time.sleep(float(sys.argv[2])); "
@@ -127,6 +126,7 @@ def test_two_workflows_at_once_never_share_a_slot(workflow_copy, tmp_path):
     assert max_per_device(recs) == 1
 
 
+@pytest.mark.slow  # two plans, the first measuring the model sizes (~5 s quiet, ~20 s at load 7)
 def test_the_new_keys_leave_an_existing_sweeps_ids_unchanged(tmp_path):
     """runs_per_gpu and the checkpoint cadence are bookkeeping: the ids of a sweep planned before they existed
     (ids recorded from the default mock sweep) stay, and setting them changes none."""

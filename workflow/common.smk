@@ -9,9 +9,10 @@ from flops_fit.config import snakemake_overrides, stable_hash
 from flops_fit.plan import sweep_dir
 from flops_fit.stages import split_spec
 
-# Config errors, a one-budget plan, an unwritable results folder: one "flops-fit: error:" line, exit 1.
+# Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
-CFG, PLAN = preflight.workflow_plan(OVERRIDES)
+# The plan checks (flops_fit.plancheck) warn here, once, in the main process; a refusal stops before any job.
+CFG, PLAN = preflight.workflow_plan(OVERRIDES, quiet=bool(workflow.remote_exec or workflow.subprocess_exec))
 PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
 
 SWEEP = str(sweep_dir(CFG))

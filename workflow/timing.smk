@@ -15,14 +15,10 @@ PARSED_AT = time.time()
 
 
 def eta_slots():
-    """Parallel train_run jobs: --jobs on a cluster, else --cores // train_run's threads (--set-threads)."""
-    try:
-        if workflow.non_local_exec:
-            return max(1, int(workflow.nodes or 1))
-        threads = rules.train_run.rule.resources.get("_cores", 1)
-        return max(1, int(workflow.cores) // (threads if isinstance(threads, int) and threads > 0 else 1))
-    except Exception:  # no --cores given (e.g. --report): the ETA is not shown then anyway
-        return 1
+    """Parallel train_run jobs (flops_fit.forecast.slots: --jobs on a cluster, else --cores // train_run's threads)."""
+    from flops_fit.forecast.slots import parallel_slots
+
+    return parallel_slots(workflow, rules.train_run.rule)
 
 
 if workflow.is_main_process:

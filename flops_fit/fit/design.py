@@ -5,7 +5,7 @@ L = E + A/N^alpha + B/D^beta, no unbiased estimator of a has a smaller standard 
 sqrt(g' F^-1 g), F = J'J / sigma^2 the Fisher information of (E, A, B, alpha, beta) and g = da/dtheta.
 It depends on the design (which N, D were run), the noise and the surface, not on how the fit is done,
 so it says whether a sweep can answer the question at all: fitting harder cannot beat it; wider sizes or
-more budgets can. docs/analysis.md tabulates it for the issue's accuracy study.
+more budgets can. docs/analysis.md tabulates it for the accuracy study.
 """
 import numpy as np
 

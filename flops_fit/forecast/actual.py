@@ -26,10 +26,12 @@ import psutil
 
 from flops_fit.io import atomic_write_json, atomic_write_text, json_clean
 
+from .load import calibration_cpu_per_wall, calibration_load, load_summary, run_cpu
+
 TIMING = "timing.jsonl"
 STARTS = "workflow_starts.jsonl"
 COLUMNS = ["id", "forecast_s", "actual_s", "forecast_lo_s", "forecast_hi_s", "rel_error", "actual_source",
-           "segments", "budget_flops", "params"]
+           "segments", "budget_flops", "params", "forecast_cpu_s", "actual_cpu_s", "cpu_rel_error"]
 
 
 # ---- recording (train_run processes and the workflow's main process)
@@ -56,6 +58,7 @@ def segment_timer(run_dir):
         yield
         return
     start = process_start_time()
+    load_start = _load()
     resumed = _has_checkpoint(run_dir)
     outcome = "exception"
     try:
@@ -72,7 +75,26 @@ def segment_timer(run_dir):
             run_dir.mkdir(parents=True, exist_ok=True)
             with open(run_dir / TIMING, "a" if resumed else "w") as f:
                 f.write(json.dumps({"start": round(start, 3), "end": round(time.time(), 3), "outcome": outcome,
-                                    "resumed": resumed}) + "\n")
+                                    "resumed": resumed, "cpu_s": _cpu_seconds(),
+                                    "load": [load_start, _load()]}) + "\n")
+
+
+def _cpu_seconds():
+    """This process's CPU time so far (user + sys, with its finished children's), psutil; None where unknown."""
+    try:
+        import psutil
+        t = psutil.Process().cpu_times()
+        return round(t.user + t.system + t.children_user + t.children_system, 3)
+    except (ImportError, OSError):
+        return None
+
+
+def _load():
+    """The 1-minute load average now (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def mark_workflow_start(sweep_dir, *, parsed_at=None) -> None:
@@ -161,6 +183,7 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
     """(table, summary) for the sweep's finished runs against forecast (dict or None)."""
     sweep_dir = Path(sweep_dir)
     fc = {e["id"]: e for e in (forecast or {}).get("experiments", [])}
+    cpu_per_wall, sweep_loads = calibration_cpu_per_wall(forecast), []
     rows = []
     for mpath in sorted(sweep_dir.glob("runs/*/metrics.json")):
         run_dir = mpath.parent
@@ -170,7 +193,11 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
             continue
         act, e = run_actual(run_dir), fc.get(run_dir.name, {})
         f = float(e["seconds"]) if e.get("seconds") is not None else math.nan
+        cpu, loads = run_cpu(_jsonl(run_dir / TIMING))
+        sweep_loads += loads
+        f_cpu = f * cpu_per_wall
         rows.append({"id": run_dir.name, "forecast_s": f, "actual_s": act["actual_s"],
+                     "forecast_cpu_s": f_cpu, "actual_cpu_s": cpu, "cpu_rel_error": (f_cpu - cpu) / cpu,
                      "forecast_lo_s": float(e.get("seconds_lo") or math.nan),
                      "forecast_hi_s": float(e.get("seconds_hi") or math.nan),
                      "rel_error": (f - act["actual_s"]) / act["actual_s"], "actual_source": act["source"],
@@ -197,6 +224,15 @@ def compare(sweep_dir, forecast, last_outputs=()) -> tuple:
                      "error": ((mk - wall["actual_s"]) / wall["actual_s"]
                                if mk is not None and wall["actual_s"] > 0 else None)},
         "actual_sources": runs["actual_source"].value_counts().to_dict()})
+    cpu_err = np.abs(both["cpu_rel_error"].to_numpy(float))
+    cpu_err = cpu_err[np.isfinite(cpu_err)]
+    summary["median_abs_error_cpu"] = float(np.median(cpu_err)) if len(cpu_err) else None
+    summary["cpu_error_definition"] = ("|forecast_cpu_s - actual_cpu_s| / actual_cpu_s per run, forecast_cpu_s = "
+                                       "forecast_s x the calibration's CPU-seconds per wall-second; median")
+    timed = both[np.isfinite(both["actual_cpu_s"].to_numpy(float))]
+    sweep_share = float(timed["actual_cpu_s"].sum() / timed["actual_s"].sum()) if len(timed) else math.nan
+    summary["load"] = load_summary(calibration_load(forecast), sweep_loads, summary["median_abs_error_cpu"],
+                                   cal_share=cpu_per_wall, sweep_share=sweep_share)
     return runs[COLUMNS], summary
 
 
@@ -207,6 +243,10 @@ def summary_markdown(summary: dict) -> str:
     head = (f"**Forecast against actual** ({summary['compared']} runs compared"
             + (f", {summary['not_forecast']} not in the forecast" if summary["not_forecast"] else "") + "): ")
     lines = [head + (f"median absolute error per run {100 * mae:.1f} %." if mae is not None else "no run compared.")]
+    if summary.get("median_abs_error_cpu") is not None:
+        lines.append(f"In CPU-seconds (user + sys, independent of load): {100 * summary['median_abs_error_cpu']:.1f} %.")
+    if (summary.get("load") or {}).get("note"):
+        lines.append(f"Note: {summary['load']['note']}.")
     if mk.get("error") is not None:
         lines.append(f"Sweep wall time: forecast {mk['forecast_s'] / 60:.1f} min, actual {mk['actual_s'] / 60:.1f} min "
                      f"(error {100 * mk['error']:+.1f} %; from the {mk['start_from']} to the plots).")

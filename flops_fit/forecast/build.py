@@ -118,6 +118,8 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
 def expected_mfu(rows, mode, devices_per_job, threads, *, log=print):
     """Each row's expected MFU: its FLOPs / (training + evaluation + checkpoint seconds) / the peak of a job's
     devices (flops_fit.peak, as runs measure it); the peak's record, or None for a mock sweep or no torch."""
+    for r in rows:
+        r["mfu"] = None
     if mode != "real":
         return None
     try:
@@ -179,7 +181,8 @@ def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
 
 def _calibration_summary(cal: dict) -> dict:
     keep = ("size", "params", "flops_per_step", "step_s", "eval_s", "ckpt_s", "startup_s", "teardown_s",
-            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled")
+            "peak_mem_mb", "samples", "measured", "loadavg", "device", "precision", "compiled",
+            "cpu_per_wall", "load")
     return {"cache": cal["cache"], "cost_s": cal["cost_s"], "measured_sizes": cal["measured_sizes"],
             "cached_sizes": cal["cached_sizes"], "concurrency": cal["concurrency"], "threads": cal["threads"],
             "processes": cal["processes"], "settings": cal["settings"], "machine": cal["machine"],

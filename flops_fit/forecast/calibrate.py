@@ -130,21 +130,26 @@ def calibrate(experiments, *, cache_dir, threads, concurrency, settings, recalib
             "threads": threads, "processes": processes, "settings": settings}
 
 
-def _run_group(cmds, log_dir) -> list:
-    """Start the commands side by side; return each one's (returncode, exit epoch seconds, log tail)."""
+def _run_group(cmds, log_dir, usage=None) -> list:
+    """Start the commands side by side; return each one's (returncode, exit epoch seconds, log tail).
+    usage: a list each process's (CPU-seconds user + sys, wall-seconds) is appended to."""
     results = [None] * len(cmds)
 
-    def wait(i, proc, logf):
-        rc = proc.wait()
+    def wait(i, proc, logf, t0):
+        _, status, ru = os.wait4(proc.pid, 0)
+        rc = proc.returncode = os.waitstatus_to_exitcode(status)
         t = time.time()
         logf.close()
         results[i] = (rc, t)
+        if usage is not None:
+            usage.append((ru.ru_utime + ru.ru_stime, t - t0))
 
     threads = []
     for i, cmd in enumerate(cmds):
         logf = open(Path(log_dir) / f"slot{i}.log", "w")
-        proc = subprocess.Popen(cmd(), stdout=logf, stderr=subprocess.STDOUT, env=job_env())
-        th = threading.Thread(target=wait, args=(i, proc, logf))
+        argv = cmd()
+        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=job_env())
+        th = threading.Thread(target=wait, args=(i, proc, logf, time.time()))
         th.start()
         threads.append(th)
     for th in threads:
@@ -177,7 +182,8 @@ def _measure(specs, *, threads, concurrency, settings) -> list:
                 "--threads", str(threads), "--warmup", str(settings["warmup_steps"]),
                 "--blocks", str(settings["blocks"]), "--block-steps", str(settings["block_steps"]),
                 "--barrier", str(tmp / "barrier")]
-        runs = _run_group([cmd(i) for i in range(concurrency)], tmp)
+        usage = []
+        runs = _run_group([cmd(i) for i in range(concurrency)], tmp, usage)
         for rc, _, tail in runs:
             if rc != 0:
                 raise CalibrationError(f"calibration of {[s['size'] for s in specs]} failed: {tail}")
@@ -205,8 +211,15 @@ def _measure(specs, *, threads, concurrency, settings) -> list:
             "ckpt_s": _lmh([c for q in per0 for c in q["ckpt_s"]] or [0.0]),
             "startup_s": _lmh(startup), "teardown_s": _lmh(teardown), "first_start_s": statistics.median(first_s),
             "peak_mem_mb": max(q["peak_mem_mb"] for q in per), "samples": len(blocks),
-            "device": per0[0]["device"], "precision": per0[0]["precision"]})
+            "device": per0[0]["device"], "precision": per0[0]["precision"], **_cpu_and_load(usage)})
     return points
+
+
+def _cpu_and_load(usage) -> dict:
+    """The calibration processes' CPU-seconds per wall-second and the 1-minute load as they end (forecast.load)."""
+    wall = sum(w for _, w in usage)
+    return {"cpu_per_wall": round(sum(c for c, _ in usage) / wall, 4) if wall > 0 else None,
+            "load": round(os.getloadavg()[0], 2)}
 
 
 def _measure_mock(specs, *, threads, concurrency, settings) -> list:
@@ -214,7 +227,7 @@ def _measure_mock(specs, *, threads, concurrency, settings) -> list:
     `concurrency` real train_run.py processes on the mock spec."""
     import resource
     spec = specs[0]
-    walls = []
+    walls, usage = [], []
     with tempfile.TemporaryDirectory(prefix="ff-calib-") as tmp:
         tmp = Path(tmp)
         atomic_write_json(tmp / "spec.json", spec)
@@ -227,7 +240,7 @@ def _measure_mock(specs, *, threads, concurrency, settings) -> list:
                     return [sys.executable, "-m", "flops_fit.jobs.train_run", "--spec", str(tmp / "spec.json"),
                             "--out", str(tmp / f"run{r}-{slot}"), "--threads", str(threads)]
                 return make
-            runs = _run_group([cmd(i) for i in range(concurrency)], tmp)
+            runs = _run_group([cmd(i) for i in range(concurrency)], tmp, usage)
             for slot, (rc, t, tail) in enumerate(runs):
                 if rc != 0:
                     raise CalibrationError(f"mock calibration failed: {tail}")
@@ -236,4 +249,4 @@ def _measure_mock(specs, *, threads, concurrency, settings) -> list:
     zero = [0.0, 0.0, 0.0]
     return [{"size": spec["size"], "params": spec["params"], "flops_per_step": flops_per_step(spec),
              "step_s": zero, "eval_s": zero, "ckpt_s": zero, "startup_s": _lmh(walls), "teardown_s": zero,
-             "peak_mem_mb": peak, "samples": len(walls), "device": "mock", "precision": "none"}]
+             "peak_mem_mb": peak, "samples": len(walls), "device": "mock", "precision": "none", **_cpu_and_load(usage)}]

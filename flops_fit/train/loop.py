@@ -306,9 +306,17 @@ class _Parts:
     def __init__(self, t_enter):
         self.t = t_enter
         self.parts = {}
-        try:
+        try:  # from the process start, or from when its device slot was taken if it waited for one
+            import os
+            from datetime import datetime
+
             import psutil
-            self.parts["process_imports"] = round(time.time() - psutil.Process().create_time(), 3)
+
+            from ..slots import SINCE_ENV
+            t0 = psutil.Process().create_time()
+            if os.environ.get(SINCE_ENV):
+                t0 = max(t0, datetime.fromisoformat(os.environ[SINCE_ENV]).timestamp())
+            self.parts["process_imports"] = round(time.time() - t0, 3)
         except Exception:  # noqa: BLE001  (psutil missing or no process table: the part is left out)
             pass
 
