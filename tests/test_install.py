@@ -36,7 +36,7 @@ def test_a_wheel_installed_outside_the_repo_plans_the_mock_sweep(tmp_path):
     # the dependencies of this environment, after the venv's own packages (not its editable flops_fit: a path
     # added by a .pth file is not itself scanned for .pth files)
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q",
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--no-compile", "-q",
                     str(wheel)], **run)
     work = tmp_path / "elsewhere"
     work.mkdir()
