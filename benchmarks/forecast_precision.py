@@ -24,7 +24,7 @@ from flops_fit.forecast.precision import forecast_precision
 from flops_fit.plan import plan, sweep_dir
 from flops_fit.results import write_runs_csv
 from flops_fit.runner import run_experiment
-from flops_fit.stages import analyze
+from flops_fit.stages import fit_scaling_laws
 
 CASES = {
     "mock 5x7, 0.5 % noise": ["preset=mock"],
@@ -41,7 +41,7 @@ def mock_sweep(root, name, overrides):
         run_experiment(spec, sdir / "runs" / spec["id"])
         paths.append(sdir / "runs" / spec["id"] / "metrics.json")
     write_runs_csv(paths, sdir / "runs.csv")
-    an = analyze(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
+    an = fit_scaling_laws(sdir / "runs.csv", sdir, cfg["analysis"], quiet=True)
     t = an.targets[0]
     nstar = {r.approach: r.n_star for r in an.table if r.budget == t}
     return {"approach2": an.approach2.n_star.exponent if an.approach2.status == "ok" else np.nan,

@@ -125,13 +125,13 @@ def analyze_main(argv=None):
         from .plan import plan, sweep_dir
         from .results import write_runs_csv
         from .runner import check_result
-        from .stages import analyze
+        from .stages import fit_scaling_laws
         cfg = load_config(quote_verbatim(args.overrides))
         external = cfg["analysis"].get("input")
         if external:
             path = Path(external)
             out = Path(args.out) if args.out else Path(cfg["results_dir"]) / f"external-{path.stem}"
-            analyze(path, out, cfg["analysis"], unit="data units")
+            fit_scaling_laws(path, out, cfg["analysis"], unit="data units")
             return
         sdir = sweep_dir(cfg)
         exps = plan(cfg)["experiments"]
@@ -150,8 +150,8 @@ def analyze_main(argv=None):
                   "fitting the rest", file=sys.stderr)
         write_runs_csv(paths, sdir / "runs.csv")
         plan_file = sdir / "plan.json" if (sdir / "plan.json").is_file() else None
-        analyze(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"], unit=exps[0]["unit"],
-                plan=plan_file, sweep_targets=cfg["budgets"].get("targets", []))
+        fit_scaling_laws(sdir / "runs.csv", Path(args.out) if args.out else sdir, cfg["analysis"],
+                         unit=exps[0]["unit"], plan=plan_file, sweep_targets=cfg["budgets"].get("targets", []))
     _run(go)
 
 

@@ -9,12 +9,24 @@ import math
 import os
 import re
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+# Shipped inside the package (flops_fit/resources: in a checkout, links to config/ and workflow/schemas/; in a wheel,
+# copies), so an installed flops-fit composes and validates its config outside the repository.
+RESOURCES = Path(str(files("flops_fit").joinpath("resources")))
+SCHEMA_PATH = RESOURCES / "config.schema.yaml"
+
+
+def job_env() -> dict:
+    """os.environ with the folder that holds flops_fit (and the built-in plugins) first on PYTHONPATH: a job started
+    as `python -m flops_fit.jobs.<name>` runs this flops-fit, installed or not."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
 
 
 class ConfigError(ValueError):
@@ -22,14 +34,14 @@ class ConfigError(ValueError):
 
 
 def config_dir() -> Path:
-    """The config tree: $FLOPS_FIT_CONFIG_DIR, else ./config if it has config.yaml, else the repo's config/."""
+    """The config tree: $FLOPS_FIT_CONFIG_DIR, else ./config if it has config.yaml, else the one flops-fit ships."""
     env = os.environ.get("FLOPS_FIT_CONFIG_DIR")
     if env:
         return Path(env).resolve()
     local = Path.cwd() / "config"
     if (local / "config.yaml").is_file():
         return local.resolve()
-    return REPO_ROOT / "config"
+    return RESOURCES / "config"
 
 
 def load_config(overrides=(), *, validate: bool = True) -> dict:

@@ -1,8 +1,11 @@
 """Atomic file writes: a crash or kill never leaves a half-written result (temp file + rename)."""
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -32,6 +35,23 @@ def _jsonable(x):
     if isinstance(x, Path):
         return str(x)
     raise TypeError(f"not JSON-serializable: {type(x).__name__}")
+
+
+def json_clean(x):
+    """JSON-safe copy: numpy -> python, NaN/inf -> None (JSON has no NaN; readers take null as NaN)."""
+    if isinstance(x, dict):
+        return {k: json_clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return json_clean(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
 
 
 def read_json(path):

@@ -8,15 +8,19 @@ import math
 
 import numpy as np
 
+from flops_fit.fit.result import surface_exponents
+from flops_fit.fit.result import surface_loss as _surface
+
 
 def surface_loss(N, D, *, E, A, B, alpha, beta, **_):
-    return E + A / np.power(N, alpha) + B / np.power(D, beta)
+    """The mock surface's loss (extra keys such as noise ignored)."""
+    return _surface(N, D, E, A, B, alpha, beta)
 
 
 def true_exponents(mock: dict) -> dict:
     """Compute-optimal exponents of the surface: N* ~ C^a, D* ~ C^b."""
-    s = mock["alpha"] + mock["beta"]
-    return {"a": mock["beta"] / s, "b": mock["alpha"] / s}
+    a, b = surface_exponents(mock["alpha"], mock["beta"])
+    return {"a": a, "b": b}
 
 
 def simulate(spec: dict) -> dict:

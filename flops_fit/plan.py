@@ -22,6 +22,7 @@ from .plugins import load_plugins
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
 _NON_RESULT_TRAINING_KEYS = {"log_every", "ckpt_every_steps", "ckpt_every_minutes", "keep_ckpt", "num_processes",
                              "eval_every", "micro_batch_size", "compile", "forecast", "compile_cache", "log_with"}
+NON_RESULT_TRAINING_KEYS = _NON_RESULT_TRAINING_KEYS   # public: stages.split_spec reads it
 
 
 def fmt_sci(x: float, digits: int = 2) -> str:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 WARN, REFUSE = "warn", "refuse"
-MIN_SIZES_PER_BUDGET = 3  # a parabola through an IsoFLOP curve needs three sizes
 CHECKS = []
 
 

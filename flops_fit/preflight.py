@@ -14,6 +14,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import psutil
+
 
 def say(msg: str) -> None:
     print(f"flops-fit: {msg}", file=sys.stderr, flush=True)
@@ -158,27 +160,18 @@ def check_data(data_dir) -> None:
 
 def _live_snakemakes_here(cwd: str) -> list:
     """PIDs of other snakemake processes on this host whose working folder is ``cwd``."""
-    mine = {os.getpid()}
-    pid = os.getpid()
-    while pid > 1:  # this process and its ancestors (e.g. a wrapper that runs snakemake) do not count
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-            pid = int(stat[stat.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError):
-            break
-        mine.add(pid)
+    me = psutil.Process()
+    mine = {me.pid} | {p.pid for p in me.parents()}  # a wrapper that runs snakemake does not count
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in mine:
+    for p in psutil.process_iter():
+        if p.pid in mine:
             continue
         try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            if not any(b"snakemake" in part for part in cmd[:3]):
+            if not any("snakemake" in part for part in p.cmdline()[:3]):
                 continue
-            if os.path.realpath(f"/proc/{entry}/cwd") == os.path.realpath(cwd):
-                found.append(int(entry))
-        except OSError:
+            if os.path.realpath(p.cwd()) == os.path.realpath(cwd):
+                found.append(p.pid)
+        except psutil.Error:
             continue
     return found
 

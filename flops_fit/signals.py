@@ -24,6 +24,8 @@ import os
 import signal
 import sys
 
+import psutil
+
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -46,25 +48,10 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
 
 def descendants(pid: int | None = None) -> list:
     """PIDs of every live descendant of ``pid`` (default: this process), parents before children."""
-    root = os.getpid() if pid is None else int(pid)
-    children: dict = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def send_to_descendants(sig: int, pid: int | None = None) -> list:

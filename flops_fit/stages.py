@@ -1,18 +1,8 @@
 """The pipeline stages as functions of files: what the ff-* commands and the Snakemake scripts both call."""
-import json
 from pathlib import Path
 
 from .io import BadFile, atomic_write_json, read_json, read_json_or_explain
-from .plan import _NON_RESULT_TRAINING_KEYS, format_plan, plan
-
-
-def write_plan(cfg: dict, out, *, quiet=False) -> dict:
-    p = plan(cfg)
-    atomic_write_json(out, p)
-    if not quiet:
-        print(format_plan(p))
-        print(f"wrote {out}")
-    return p
+from .plan import NON_RESULT_TRAINING_KEYS, format_plan
 
 
 def record_plan(p: dict, out, log=None) -> dict:
@@ -36,8 +26,8 @@ def plan_info(p: dict, path=None) -> dict:
 
 def split_spec(spec: dict):
     """(result-relevant spec, bookkeeping options): only the first decides whether a job must rerun."""
-    core = dict(spec, training={k: v for k, v in spec["training"].items() if k not in _NON_RESULT_TRAINING_KEYS})
-    runtime = {k: v for k, v in spec["training"].items() if k in _NON_RESULT_TRAINING_KEYS}
+    core = dict(spec, training={k: v for k, v in spec["training"].items() if k not in NON_RESULT_TRAINING_KEYS})
+    runtime = {k: v for k, v in spec["training"].items() if k in NON_RESULT_TRAINING_KEYS}
     return core, runtime
 
 
@@ -63,20 +53,17 @@ def ensure_data(spec: dict) -> None:
         prepare_data(spec["data"]["plugin"], spec["data"]["cfg"], spec["data"]["dir"])
 
 
-def analyze(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, sweep_targets=None, plan=None):
-    """Fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables (one folder
-    per analysis.group_by value). sweep_targets: the sweep's budgets.targets, used when analysis.targets is null.
-    ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan")."""
-    from .fit.session import fit_table, print_result
+def fit_scaling_laws(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, sweep_targets=None, plan=None):
+    """Stage fit: fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables
+    (one folder per analysis.group_by value). sweep_targets: the sweep's budgets.targets, used when analysis.targets
+    is null. ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan")."""
+    from .fit.session import fit_table
     extra = {"plan": plan_info(read_json(plan), plan)} if plan else None
-    grouped = bool(analysis.get("group_by"))
-    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet or not grouped,
-                        extra=extra)
-    if not grouped:
-        from .adaptive.report import append_planning_note   # adaptive hook: how the budgets were planned
-        append_planning_note(runs, out_dir)
-        print_result(results[0], out_dir, quiet)
+    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet, extra=extra)
     return results[0] if len(results) == 1 and not analysis.get("group_by") else results
+
+
+analyze = fit_scaling_laws   # the former name
 
 
 def visualize(sweep_dir, out_dir=None) -> list:
@@ -84,8 +71,3 @@ def visualize(sweep_dir, out_dir=None) -> list:
     from .plot import plot_all
     sweep_dir = Path(sweep_dir)
     return plot_all(sweep_dir, Path(out_dir) if out_dir else sweep_dir / "plots")
-
-
-def load_plan(path) -> dict:
-    with open(path) as f:
-        return json.load(f)

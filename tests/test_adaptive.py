@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from flops_fit.adaptive.driver import current_plan, run_steered
-from flops_fit.adaptive.noise import replicate_noise
+from flops_fit.fit.noise import replicate_noise
 from flops_fit.adaptive.predict import Prediction, predict_optimum, runs_frame
 from flops_fit.adaptive.rounds import plan_round
 from flops_fit.adaptive.steer import steer

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from flops_fit.fit import fit_surface, load_runs, run_bootstrap
-from flops_fit.fit.approach3 import _refine
+from flops_fit.fit.approach3 import refine as refine_one
 from flops_fit.fit.approach3 import objective as objective3
 from flops_fit.fit.batched import loss_laws, parabola_vertices, power_laws
 from flops_fit.fit.batched_surface import objective as batched_objective
@@ -68,7 +68,7 @@ def test_batched_refit_reaches_scipys_optimum_on_each_resample(runs):
     assert conv.all()
     for i in range(12):
         idx = np.repeat(np.arange(len(N)), W[i].astype(int))
-        ref = _refine(u[idx], v[idx], L[idx], x0, f.delta)
+        ref = refine_one(u[idx], v[idx], L[idx], x0, f.delta)
         assert F[i] <= ref.cost * (1 + 1e-9)
 
 

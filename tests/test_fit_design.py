@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from flops_fit.fit.design import _jacobian, exponent_sd_bound
+from flops_fit.fit.design import exponent_sd_bound, jacobian
 
 S = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 A_TRUE = S["beta"] / (S["alpha"] + S["beta"])
@@ -24,14 +24,14 @@ def test_jacobian_matches_finite_differences():
     N, D = design()
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
     a, b = S["A"] * N0 ** -S["alpha"], S["B"] * D0 ** -S["beta"]
-    theta = np.array([S["E"], a, b, S["alpha"], S["beta"]])  # the scaled parameters _jacobian differentiates in
+    theta = np.array([S["E"], a, b, S["alpha"], S["beta"]])  # the scaled parameters jacobian differentiates in
 
     def f(t):
         return np.log(t[0] + t[1] * (N / N0) ** -t[3] + t[2] * (D / D0) ** -t[4])
 
     num = np.stack([(f(theta + h) - f(theta - h)) / (2 * 1e-6 * max(1, abs(theta[i])))
                     for i, h in enumerate(np.eye(5) * 1e-6 * np.maximum(1, np.abs(theta)))], axis=1)
-    np.testing.assert_allclose(_jacobian(N, D, **S), num, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(jacobian(N, D, **S), num, rtol=1e-5, atol=1e-8)
 
 
 def test_bound_matches_the_spread_of_the_maximum_likelihood_fit():

@@ -9,7 +9,8 @@ import pytest
 
 from flops_fit.forecast.actual import (STARTS, TIMING, compare, mark_workflow_start, process_start_time, run_actual,
                                        segment_timer, write_forecast_vs_actual)
-from flops_fit.forecast.eta import Eta, list_schedule
+from flops_fit.forecast.eta import Eta
+from flops_fit.forecast.schedule import list_schedule
 from flops_fit.forecast.timing_log import add_eta_to_log
 
 
@@ -123,7 +124,8 @@ class TestCompare:
 
 class TestEta:
     def test_list_schedule_is_longest_first(self):
-        assert list_schedule([3, 3, 2, 2, 2], 2) == 7 and list_schedule([], 2) == 0
+        lpt = [3, 3, 2, 2, 2]
+        assert list_schedule(lpt, lpt, 2)["makespan_s"] == 7 and list_schedule([], [], 2)["makespan_s"] == 0
 
     def test_time_left_is_the_forecast_corrected_by_finished_runs_over_the_slots(self, tmp_path):
         _run(tmp_path, "r0", segments=[(0.0, 20.0)])      # forecast 10 s, took 20 s: ratio 2

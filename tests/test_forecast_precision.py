@@ -52,7 +52,7 @@ class TestPrior:
 
     def test_prior_from_a_fits_json_takes_its_surface_and_measured_noise(self, tmp_path):
         f = tmp_path / "fits.json"
-        f.write_text(json.dumps({"approach3": {k: {"value": v} for k, v in
+        f.write_text(json.dumps({"schema": "flops-fit/fits/v3", "approach3": {k: {"value": v} for k, v in
                                                dict(E=1.5, A=300, B=400, alpha=0.3, beta=0.3).items()},
                                  "design": {"noise_sigma": 0.02}}))
         pri = resolve_prior(load_config([]), _synthetic_plan(), str(f))

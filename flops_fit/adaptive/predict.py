@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
+from flops_fit.constants import LEVEL
 from flops_fit.fit.approach2 import fit_approach2
 from flops_fit.fit.outliers import flag_outliers
-
-LEVEL = 0.95
+from flops_fit.io import json_clean
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Prediction:
 
 
 def _f(x):
-    return float(x) if np.isfinite(x) else None
+    return json_clean(float(x))
 
 
 def runs_frame(records) -> pd.DataFrame:

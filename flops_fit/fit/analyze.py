@@ -5,16 +5,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from flops_fit.adaptive.noise import replicate_noise
+from flops_fit.constants import RELATIVE_TARGET_DECADES
 
 from .approach2 import Approach2Fit, fit_approach2, fit_laws, log_residual_scale, with_edges
 from .approach3 import DELTA, SurfaceFit, fit_surface
 from .bootstrap import BootstrapResult, run_bootstrap
 from .design import exponent_sd_bound
 from .intervals import replicate_laws
+from .noise import replicate_noise
+from .outliers import MIN_SCREEN_POINTS, flag_outliers
 from .plausibility import table_warnings
 from .repeats import repeats_note, seedless_repeats
-from .outliers import MIN_SCREEN_POINTS, flag_outliers
 from .sensitivity import LEAST_SQUARES_DELTA, disagreement, objective_sensitivity
 from .table import FitError, load_runs
 
@@ -48,7 +49,7 @@ class Analysis:
     status: str                              # ok | partial (one approach failed)
     huber_delta_rule: str = "fixed"          # how Approach 3's Huber delta was chosen
     noise_sigma: float = float("nan")        # robust sd of log-loss residuals around the IsoFLOP parabolas
-    noise_method: str = ""                   # set when the noise was measured from seed replicates (adaptive/noise.py)
+    noise_method: str = ""                   # set when the noise was measured from seed replicates (noise.py)
     a_sd_bound: float = float("nan")         # Cramér–Rao bound on sd(a) for these runs at that noise (design.py)
     targets_rule: str = "given"              # where the targets came from
     include_near_edge: bool = False
@@ -98,9 +99,6 @@ def resolve_huber_delta(huber_delta, noise, source=None) -> tuple:
     delta = max(AUTO_DELTA_FACTOR * sigma, DELTA)
     source = source or f"robust sd of log-loss residuals around the IsoFLOP parabolas ({n} runs)"
     return delta, f"auto: max({AUTO_DELTA_FACTOR} x sigma_hat, {DELTA:g}), sigma_hat = {sigma:.3g} = {source}"
-
-
-RELATIVE_TARGET_DECADES = (1, 2, 3)
 
 
 def default_targets(runs) -> tuple:
@@ -181,7 +179,7 @@ def analyze(runs, *, targets=None, include_outliers=False, bootstrap=200, seed=0
 
     a2 = fit_approach2(used, include_near_edge)
     noise = log_residual_scale(used, a2)
-    # adaptive hook: seed replicates (planner.replicates) measure the noise; it replaces the residual estimate
+    # seed replicates (planner.replicates) measure the noise; it replaces the residual estimate
     measured, noise_method = replicate_noise(used), ""
     seedless = seedless_repeats(used)
     if seedless:            # repeats whose losses differ far beyond seed noise: not seeds (repeats.py)

@@ -11,10 +11,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .edge import BELOW, ABOVE, NEAR_HIGH, NEAR_LOW, edge_position
 from .powerlaw import LossLawFit, PowerLawFit, fit_loss_law, fit_power_law
 
-MIN_POINTS = 3
+MIN_POINTS = MIN_SIZES_PER_BUDGET
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .compute import ComputeModel
+from .result import surface_loss
 
 DELTA = 1e-3
 GRID = np.geomspace(0.02, 2.5, 48)   # alpha and beta grid
@@ -63,7 +64,7 @@ class SurfaceFit:
         return self.exponents[1]
 
     def predict(self, N, D):
-        return self.E + self.A * np.asarray(N, float) ** -self.alpha + self.B * np.asarray(D, float) ** -self.beta
+        return surface_loss(N, D, self.E, self.A, self.B, self.alpha, self.beta)
 
     def optimal(self, C):
         """(N*, D*, L*) minimizing L(N, D) subject to C = fpu(N) * D (kappa * N * D without a measured fpu)."""
@@ -117,7 +118,7 @@ def profile_grid(u, v, L, alphas=GRID, betas=GRID, irls=3, delta=DELTA):
     return huber(r, delta).sum(-1), c
 
 
-def _grid_minima(obj, k):
+def grid_minima(obj, k):
     """Indices of up to k best local minima (8-neighbourhood) of a 2-D grid."""
     padded = np.pad(obj, 1, constant_values=np.inf)
     is_min = np.ones_like(obj, dtype=bool)
@@ -130,7 +131,7 @@ def _grid_minima(obj, k):
     return [tuple(ij) for ij in cand[order]]
 
 
-def _refine(u, v, L, x0, delta=DELTA):
+def refine(u, v, L, x0, delta=DELTA):
     lu, lv, logL = np.log(u), np.log(v), np.log(L)
 
     def parts(x):
@@ -171,12 +172,12 @@ def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delt
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
     u, v = N / N0, D / D0
     obj, coef = profile_grid(u, v, L, grid, grid, delta=delta)
-    starts = [(*coef[i, j], grid[i], grid[j]) for i, j in _grid_minima(obj, n_starts)]
+    starts = [(*coef[i, j], grid[i], grid[j]) for i, j in grid_minima(obj, n_starts)]
     for E, A, B, al, be in extra_starts:   # unscaled -> scaled
         starts.append((E, A * N0 ** -al, B * D0 ** -be, al, be))
     best = None
     for x0 in starts:
-        res = _refine(u, v, L, x0, delta)
+        res = refine(u, v, L, x0, delta)
         if best is None or res.cost < best.cost:
             best = res
     E, a, b, al, be = best.x
@@ -195,6 +196,4 @@ def fit_surface(N, D, L, C=None, *, grid=GRID, n_starts=3, extra_starts=(), delt
 
 def objective(params, N, D, L, delta=DELTA) -> float:
     """Sum of Huber losses of log residuals for (E, A, B, alpha, beta): the quantity fit_surface minimizes."""
-    E, A, B, al, be = params
-    pred = E + A * np.asarray(N, float) ** -al + B * np.asarray(D, float) ** -be
-    return float(huber(np.log(pred) - np.log(L), delta).sum())
+    return float(huber(np.log(surface_loss(N, D, *params)) - np.log(L), delta).sum())

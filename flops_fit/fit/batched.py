@@ -12,9 +12,8 @@ array operations instead of a Python loop.
 """
 import numpy as np
 
-from .powerlaw import G_MAX
+from flops_fit.constants import G_MAX, G_MIN
 
-G_MIN = 1e-4
 G_GRID = np.geomspace(G_MIN, G_MAX, 160)
 
 

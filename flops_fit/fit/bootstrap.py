@@ -9,7 +9,7 @@ resampled copies, so each replicate minimizes exactly the objective of its resam
   - Approach 3: the Huber objective by damped Gauss-Newton over all replicates together (batched_surface.py),
     started from the full-data optimum and from every other distinct local optimum the full-data search found
     (its grid minima, refined); each replicate keeps its best. A replicate that does not converge there, or ends
-    on a bound of E, A or B, is finished by scipy least_squares on its resampled copies (approach3._refine).
+    on a bound of E, A or B, is finished by scipy least_squares on its resampled copies (approach3.refine).
   - N*, D*, L* and a, b use the full fit's compute model (compute.py) and swept budgets: the FLOPs per unit
     are measured, not resampled.
 A replicate in which a quantity cannot be fitted (e.g. too few distinct sizes left in a budget) gives NaN for it;
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import batched, batched_surface
-from .approach3 import GRID, MIN_POINTS, SurfaceFit, _grid_minima, _refine, profile_grid
+from flops_fit.constants import LEVEL
 
-LEVEL = 0.95
+from . import batched, batched_surface
+from .approach3 import GRID, MIN_POINTS, SurfaceFit, grid_minima, profile_grid, refine
+
 CHUNK_ELEMENTS = 1_000_000   # replicates x runs per batched surface refit
 A3_KEYS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
@@ -93,8 +94,8 @@ def surface_starts(u, v, L, warm, delta, n_starts=3):
     full-data search (its best grid minima, refined)."""
     starts = [np.asarray(warm, float)]
     obj, coef = profile_grid(u, v, L, GRID, GRID, delta=delta)
-    for i, j in _grid_minima(obj, n_starts):
-        x = _refine(u, v, L, (*coef[i, j], GRID[i], GRID[j]), delta).x
+    for i, j in grid_minima(obj, n_starts):
+        x = refine(u, v, L, (*coef[i, j], GRID[i], GRID[j]), delta).x
         if all(np.max(np.abs(x[3:] - st[3:]) / st[3:]) > 1e-4 for st in starts):
             starts.append(x)
     return starts
@@ -123,7 +124,7 @@ def _approach3(N, D, L, W, full3: SurfaceFit, Cs, info):
     fallback = np.flatnonzero(enough & ~conv)
     for i in fallback:   # rare: finish on the resampled copies, exactly as a per-replicate refit would
         idx = np.repeat(np.arange(len(N)), W[i].astype(int))
-        res = _refine(u[idx], v[idx], L[idx], X[i], full3.delta)
+        res = refine(u[idx], v[idx], L[idx], X[i], full3.delta)
         if res.cost < F[i]:
             X[i], F[i] = res.x, res.cost
         valid[i] = res.status > 0

@@ -18,9 +18,11 @@ decades from all of them); `analysis.budget_column=<col>` names the column that 
 """
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 GAP = 0.1          # decades: a larger gap between neighbouring log10 C starts a new group
 MAX_WIDTH = 0.2    # decades: a wider cluster is not one budget
-MIN_GROUP = 3      # runs: a smaller cluster is not a budget (a parabola needs 3 sizes)
+MIN_GROUP = MIN_SIZES_PER_BUDGET   # runs: a smaller cluster is not a budget
 MAX_UNGROUPED_SHARE = 0.5   # more runs than this outside groups: no IsoFLOP structure at all
 
 

@@ -31,6 +31,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .result import closed_form_log_n, surface_exponents, surface_loss
+
 PROPORTIONAL_TOL = 1e-6   # relative spread of fpu/N below which C = kappa N D holds exactly
 WARN_SPREAD = 0.05        # warn when max/min of fpu/N across the sizes exceeds 1 + this
 
@@ -154,8 +156,7 @@ class ComputeModel:
         logC = np.log(np.atleast_1d(np.asarray(C, float)))
         with np.errstate(all="ignore"):   # extreme replicates (alpha or beta ~ 0, A or B = 0) give inf / nan
             if self.proportional:
-                lk = np.log(self.kappa)
-                x = (np.log(al * A) - np.log(be * B) + be * (logC - lk)) / (al + be)
+                x = closed_form_log_n(A, B, al, be, logC, np.log(self.kappa))
             else:
                 kx, ky = np.array(self.log_n), np.array(self.log_f)
                 cands = []
@@ -184,15 +185,13 @@ class ComputeModel:
                 x = np.where(np.isfinite(np.min(Lx, -1)), x, np.nan)
             N = np.exp(x)
             D = np.exp(logC - self.log_fpu(x))
-            L = E + A * N ** -al + B * D ** -be
+            L = surface_loss(N, D, E, A, B, al, be)
         return tuple(np.broadcast_to(q, q.shape).reshape(out_shape) for q in np.broadcast_arrays(N, D, L))
 
     def exponents(self, E, A, B, alpha, beta, budgets):
         """(a, b): least-squares log-log slopes of N*(C), D*(C) over the budgets, broadcast over parameters."""
         if self.proportional:
-            al, be = np.asarray(alpha, float), np.asarray(beta, float)
-            with np.errstate(all="ignore"):
-                return be / (al + be), al / (al + be)
+            return surface_exponents(np.asarray(alpha, float), np.asarray(beta, float))
         lc = np.log(np.asarray(budgets, float))
         N, D, _ = self.optimum(E, A, B, alpha, beta, budgets)
         if len(np.unique(lc)) < 2:

@@ -10,7 +10,7 @@ more budgets can. docs/analysis.md tabulates it for the accuracy study.
 import numpy as np
 
 
-def _jacobian(N, D, E, A, B, alpha, beta):
+def jacobian(N, D, E, A, B, alpha, beta):
     """d log L / d(E, a, b, alpha, beta) with N, D scaled by their geometric means (a = A N0^-alpha, ...):
     the same bound on a as in (E, A, B, alpha, beta), better conditioned."""
     N, D = np.asarray(N, float), np.asarray(D, float)
@@ -23,7 +23,7 @@ def _jacobian(N, D, E, A, B, alpha, beta):
 
 
 def _exponent_gradient(N, D, E, A, B, alpha, beta, compute, budgets):
-    """da/d(E, a, b, alpha, beta) (scaled as in _jacobian) by central differences, for a = the log-log slope of N*(C)
+    """da/d(E, a, b, alpha, beta) (scaled as in jacobian) by central differences, for a = the log-log slope of N*(C)
     under a measured compute model (compute.py)."""
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
     theta = np.array([E, A * N0 ** -alpha, B * D0 ** -beta, alpha, beta])
@@ -48,7 +48,7 @@ def exponent_sd_bound(N, D, E, A, B, alpha, beta, sigma, compute=None, budgets=(
     under that compute, its gradient taken numerically."""
     if not (np.isfinite(sigma) and sigma > 0 and min(alpha, beta, A, B) > 0 and len(np.atleast_1d(N)) >= 5):
         return float("nan")
-    J = _jacobian(N, D, E, A, B, alpha, beta)
+    J = jacobian(N, D, E, A, B, alpha, beta)
     fisher = J.T @ J
     if not np.all(np.isfinite(fisher)) or np.linalg.cond(fisher) > 1e14:
         return float("nan")

@@ -11,9 +11,11 @@ is shifted away from the estimate: the estimator is biased or the sample is at a
 """
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .powerlaw import loss_law_fast, power_law_fast
 
-MIN_FOR_INTERVAL = 3
+MIN_FOR_INTERVAL = MIN_SIZES_PER_BUDGET
 
 
 def replicate_laws(samples: dict, budgets, fitted, Cs) -> None:

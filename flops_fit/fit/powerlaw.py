@@ -10,6 +10,8 @@ import numpy as np
 from lmfit import Model
 from scipy.optimize import least_squares
 
+from flops_fit.constants import G_MAX, G_MIN
+
 
 @dataclass(frozen=True)
 class PowerLawFit:
@@ -79,9 +81,6 @@ def _loss_law(x, E, k, g):
     return E + k * x ** (-g)
 
 
-G_MAX = 3.0
-
-
 def fit_loss_law(C, L) -> LossLawFit:
     C, L = np.asarray(C, float), np.asarray(L, float)
     nan = np.nan
@@ -94,7 +93,7 @@ def fit_loss_law(C, L) -> LossLawFit:
     for frac in (0.0, 0.5, 0.9):  # a few starts for E: the fit is nonlinear in g
         params = model.make_params(E=dict(value=frac * L.min(), min=0.0, max=float(L.min())),
                                    k=dict(value=max(L.max() - frac * L.min(), 1e-6), min=0.0),
-                                   g=dict(value=0.1, min=1e-4, max=G_MAX))
+                                   g=dict(value=0.1, min=G_MIN, max=G_MAX))
         res = model.fit(L, params, x=x)
         if best is None or res.chisqr < best.chisqr:
             best = res
@@ -102,7 +101,7 @@ def fit_loss_law(C, L) -> LossLawFit:
     g = p["g"].value
     # lmfit's bounded parameters approach a bound asymptotically (E ~ 1e-10, not 0): compare relative to L
     E = p["E"].value
-    at_bound = E <= 1e-6 * L.min() or E >= (1 - 1e-6) * L.min() or np.isclose(g, G_MAX) or np.isclose(g, 1e-4)
+    at_bound = E <= 1e-6 * L.min() or E >= (1 - 1e-6) * L.min() or np.isclose(g, G_MAX) or np.isclose(g, G_MIN)
     se = lambda name: float(p[name].stderr) if p[name].stderr is not None else nan  # noqa: E731
     return LossLawFit(E=float(p["E"].value), k=float(p["k"].value * c_ref ** g), g=float(g),
                       E_stderr=se("E"), g_stderr=se("g"), r2=_r2(L, best.best_fit), n_points=len(C),
@@ -122,7 +121,7 @@ def loss_law_fast(C, L):
     best = None
     for frac in (0.0, 0.5, 0.9):
         x0 = [frac * L.min(), max(L.max() - frac * L.min(), 1e-6), 0.1]
-        r = least_squares(resid, x0, bounds=([0, 0, 1e-4], [L.min(), np.inf, G_MAX]))
+        r = least_squares(resid, x0, bounds=([0, 0, G_MIN], [L.min(), np.inf, G_MAX]))
         if best is None or r.cost < best.cost:
             best = r
     E, k, g = best.x

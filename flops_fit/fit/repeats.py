@@ -9,7 +9,7 @@ seeds would report that spread as noise (and so set the design check and huber_d
 import numpy as np
 import pandas as pd
 
-from flops_fit.adaptive.noise import replicate_groups
+from .noise import replicate_groups
 
 SEED_SPREAD = 0.10   # a repeat group whose max/min loss exceeds 1 + this is not seeds of one run
 

@@ -1,12 +1,12 @@
 """Outputs: fits.json (everything a plot needs, no refitting) and the Chinchilla table (md, csv, json).
 Schema: docs/analysis.md. NaN is written as null."""
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from flops_fit.io import atomic_write_json, atomic_write_text
+from flops_fit.io import json_clean as _clean
 
 from . import outliers
 from .analyze import Analysis
@@ -14,26 +14,7 @@ from .bootstrap import A3_KEYS
 from .compute import compute_fields, exponent_forms
 from .intervals import outside_note
 from .notes import table_notes
-
-SCHEMA = "flops-fit/fits/v3"   # v2: fitted_budgets is a list; near_edge / two_points statuses; stderr_kind
-# v3: laws, selected_law (laws chosen out of sample), holdout, rollout, predictions (flops_fit/predict/)
-
-
-def _clean(x):
-    """JSON-safe: numpy -> python, NaN/inf -> None."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x
+from .result import SCHEMA
 
 
 def _est(value, lo=np.nan, hi=np.nan, **extra):
@@ -228,14 +209,18 @@ def table_markdown(an: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(an: Analysis, out_dir, extra: dict | None = None) -> dict:
+def write_outputs(an: Analysis, out_dir, extra: dict | None = None, table_note: str | None = None) -> dict:
     """Write fits.json and chinchilla_table.{md,csv,json} under out_dir; returns their paths.
-    ``extra``: optional top-level fields added to fits.json (e.g. "plan", the plan the fit saw)."""
+    ``extra``: optional top-level fields added to fits.json (e.g. "plan", the plan the fit saw).
+    ``table_note``: a last "Note:" paragraph of chinchilla_table.md (how the budgets were planned, planning.py)."""
     out = Path(out_dir)
     paths = {"fits": out / "fits.json", "table_md": out / "chinchilla_table.md",
              "table_csv": out / "chinchilla_table.csv", "table_json": out / "chinchilla_table.json"}
     atomic_write_json(paths["fits"], {**fits_dict(an), **(extra or {})})
-    atomic_write_text(paths["table_md"], table_markdown(an))
+    md = table_markdown(an)
+    if table_note:
+        md = md.rstrip("\n") + f"\n\nNote: {table_note}\n"
+    atomic_write_text(paths["table_md"], md)
     atomic_write_text(paths["table_csv"], table_frame(an).to_csv(index=False))
     atomic_write_json(paths["table_json"], _clean({"schema": SCHEMA + "/table", "unit": an.unit,
                                                    "level": an.bootstrap.level,

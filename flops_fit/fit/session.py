@@ -12,11 +12,12 @@ import re
 import sys
 from pathlib import Path
 
-from flops_fit.io import atomic_write_json
+from flops_fit.io import atomic_write_json, json_clean
 
 from .analyze import analyze
 from .approach3 import DELTA
 from .notes import summary_line
+from .planning import planning_note
 from .report import write_outputs
 from .table import FitError, load_runs, read_table, select_rows
 
@@ -26,7 +27,9 @@ def _slug(value) -> str:
     return s or "group"
 
 
-def _targets(analysis: dict, sweep_targets):
+def targets_for(analysis: dict, sweep_targets):
+    """(targets, where they came from): analysis.targets, else the sweep's budgets.targets, else (None, None) (the
+    fit's default, analyze.default_targets)."""
     t = analysis.get("targets")
     if t is not None:
         return tuple(float(x) for x in t), "analysis.targets"
@@ -35,7 +38,7 @@ def _targets(analysis: dict, sweep_targets):
     return None, None
 
 
-def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None):
+def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=None):
     from flops_fit.predict.session import predict_outputs
     table = load_runs(df, budget_column=analysis.get("budget_column"), budgets=analysis.get("budgets"))
     table.attrs["query"] = analysis.get("query")
@@ -46,7 +49,7 @@ def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None):
                      include_near_edge=analysis.get("include_near_edge", False),
                      independent_runs=analysis.get("independent_runs", True))
     predicted = predict_outputs(table, result, analysis, out_dir)   # laws, selected_law, holdout, rollout, ...
-    write_outputs(result, out_dir, extra={**predicted, **(extra or {})})
+    write_outputs(result, out_dir, extra={**predicted, **(extra or {})}, table_note=table_note)
     return result
 
 
@@ -59,11 +62,11 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
     df, name = read_table(runs)
     query = analysis.get("query")
     df = select_rows(df, query, name)
-    targets, rule = _targets(analysis, sweep_targets)
+    targets, rule = targets_for(analysis, sweep_targets)
     col = analysis.get("group_by")
     if not col:
         df.attrs["source"] = name
-        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra)
+        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra, planning_note(runs))
         print_result(res, out_dir, quiet)
         return [res]
     if col not in df.columns:
@@ -84,8 +87,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
                       "approach2": res.approach2.status, "approach3": res.approach3.status,
                       "a_approach2": res.approach2.n_star.exponent, "a_approach3": res.approach3.a})
         print_result(res, sub, quiet)
-    from .report import _clean
-    atomic_write_json(out_dir / "groups.json", _clean({"schema": "flops-fit/groups/v1", "source": name,
+    atomic_write_json(out_dir / "groups.json", json_clean({"schema": "flops-fit/groups/v1", "source": name,
                                                        "group_by": col, "query": query, "groups": index}))
     if not results:
         raise FitError(f"{name}: no group of analysis.group_by={col!r} could be fitted (see {out_dir}/groups.json)")

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .budgets import infer_budgets, snap_budgets
 from .repeats import telling_columns
 
@@ -17,7 +19,7 @@ PIPELINE_NAMES = {"params": "N", "data_units": "D", "final_loss": "loss", "budge
 # common names in published run tables -> short name; the one used is named in a note (aliases_note)
 ALIASES = {"n_params": "N", "tokens": "D", "n_tokens": "D", "flops": "C", "compute": "C"}
 MIN_BUDGETS = 2
-MIN_POINTS_PER_BUDGET = 3
+MIN_POINTS_PER_BUDGET = MIN_SIZES_PER_BUDGET
 
 
 class FitError(RuntimeError):

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
-from flops_fit.io import atomic_write_json, atomic_write_text
+from flops_fit.io import atomic_write_json, atomic_write_text, json_clean
 
 from .load import calibration_cpu_per_wall, calibration_load, load_summary, run_cpu
 
@@ -35,14 +36,10 @@ COLUMNS = ["id", "forecast_s", "actual_s", "forecast_lo_s", "forecast_hi_s", "re
 
 # ---- recording (train_run processes and the workflow's main process)
 def process_start_time(pid="self") -> float:
-    """Unix time at which this process started (Linux /proc); the current time where that is unavailable."""
+    """Unix time at which this process started; the current time where that is unavailable."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            ticks = float(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat") as f:
-            btime = next(float(line.split()[1]) for line in f if line.startswith("btime"))
-        return btime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        return psutil.Process(None if pid == "self" else int(pid)).create_time()
+    except (psutil.Error, ValueError):
         return time.time()
 
 
@@ -274,17 +271,5 @@ def write_forecast_vs_actual(sweep_dir, forecast_path=None, *, last_outputs=(), 
         table = table.iloc[0:0]
     summary["markdown"] = summary_markdown(summary)
     atomic_write_text(out_csv or sweep_dir / "forecast_vs_actual.csv", table.to_csv(index=False, float_format="%.4g"))
-    atomic_write_json(out_json or sweep_dir / "forecast_vs_actual.json", _finite(summary))
+    atomic_write_json(out_json or sweep_dir / "forecast_vs_actual.json", json_clean(summary))
     return table, summary
-
-
-def _finite(x):
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x

@@ -85,7 +85,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         limit_src = ("one GPU's memory" if machine["gpus"] else "available RAM") + \
             (f" / {par['concurrency']} concurrent jobs" if par["concurrency"] > 1 else "")
     devices_per_job = nproc if machine["gpus"] else par["threads"]
-    rows = [_experiment(e, model, limit, comp_model) for e in exps]
+    rows = [experiment_forecast(e, model, limit, comp_model) for e in exps]
     peak = expected_mfu(rows, exps[0]["mode"], nproc if machine["gpus"] else 1, par["threads"], log=log)
     priorities = [job_resources({r["id"]: r for r in rows}, e)["priority"] for e in exps]
     price = fc.get("price_per_device_hour")
@@ -150,7 +150,7 @@ def run_section(module: str, func: str, cfg, plan, log=print) -> dict:
         return {"status": "failed", "error": f"{type(e).__name__}: {e}", "markdown": ""}
 
 
-def _experiment(e: dict, model: TimeModel, limit, comp_model=None) -> dict:
+def experiment_forecast(e: dict, model: TimeModel, limit, comp_model=None) -> dict:
     tr = e["training"]
     n_evals = evaluations(int(e["steps"]), int(tr.get("eval_every") or 0))
     ckpt = {"every_steps": tr.get("ckpt_every_steps") or 0, "every_s": 60.0 * float(tr.get("ckpt_every_minutes") or 0),

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flops_fit import __version__
-from flops_fit.config import REPO_ROOT, stable_hash
+from flops_fit.config import job_env, stable_hash
 from flops_fit.io import atomic_write_json, read_json
 
 from . import compiled
@@ -130,12 +130,6 @@ def calibrate(experiments, *, cache_dir, threads, concurrency, settings, recalib
             "threads": threads, "processes": processes, "settings": settings}
 
 
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-    return env
-
-
 def _run_group(cmds, log_dir, usage=None) -> list:
     """Start the commands side by side; return each one's (returncode, exit epoch seconds, log tail).
     usage: a list each process's (CPU-seconds user + sys, wall-seconds) is appended to."""
@@ -154,7 +148,7 @@ def _run_group(cmds, log_dir, usage=None) -> list:
     for i, cmd in enumerate(cmds):
         logf = open(Path(log_dir) / f"slot{i}.log", "w")
         argv = cmd()
-        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=_env())
+        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=job_env())
         th = threading.Thread(target=wait, args=(i, proc, logf, time.time()))
         th.start()
         threads.append(th)
@@ -233,7 +227,6 @@ def _measure_mock(specs, *, threads, concurrency, settings) -> list:
     `concurrency` real train_run.py processes on the mock spec."""
     import resource
     spec = specs[0]
-    script = REPO_ROOT / "scripts" / "train_run.py"
     walls, usage = [], []
     with tempfile.TemporaryDirectory(prefix="ff-calib-") as tmp:
         tmp = Path(tmp)
@@ -244,7 +237,7 @@ def _measure_mock(specs, *, threads, concurrency, settings) -> list:
             def cmd(slot, r=r):
                 def make():
                     starts[slot] = time.time()
-                    return [sys.executable, str(script), "--spec", str(tmp / "spec.json"),
+                    return [sys.executable, "-m", "flops_fit.jobs.train_run", "--spec", str(tmp / "spec.json"),
                             "--out", str(tmp / f"run{r}-{slot}"), "--threads", str(threads)]
                 return make
             runs = _run_group([cmd(i) for i in range(concurrency)], tmp, usage)

@@ -9,20 +9,12 @@ returning the experiments planned so far (the rounds written, the prior grid of 
 estimate; a run the forecast did not plan (a re-centred or added size) is forecast with the forecast's own time
 model on its calibration points (forecast.json `calibration.points`).
 """
-import heapq
 import math
 import time
 from pathlib import Path
 
 from .actual import load_forecast_json, run_actual
-
-
-def list_schedule(durations, slots: int) -> float:
-    """Makespan of the durations on `slots` identical slots, longest first (LPT)."""
-    loads = [0.0] * max(1, int(slots))
-    for d in sorted(durations, reverse=True):
-        heapq.heapreplace(loads, loads[0] + d)
-    return max(loads)
+from .schedule import list_schedule
 
 
 def _fmt(s: float) -> str:
@@ -39,14 +31,14 @@ class Eta:
 
     def _seconds_of_unplanned(self, fc: dict, specs: list) -> dict:
         """id -> forecast seconds of specs the forecast did not plan, from its calibration points."""
-        from .build import _experiment
+        from .build import experiment_forecast
         from .timemodel import TimeModel
         pts = (fc.get("calibration") or {}).get("points") or []
         if not specs or not pts:
             return {}
         if self._model is None:
             self._model = TimeModel(pts, mock=fc.get("mode") == "mock")
-        return {e["id"]: _experiment(e, self._model, math.inf)["seconds"] for e in specs}
+        return {e["id"]: experiment_forecast(e, self._model, math.inf)["seconds"] for e in specs}
 
     def estimate(self) -> dict | None:
         """{done, total, ratio, left_s, finish_at, forecast_total_s} or None without a forecast."""
@@ -69,7 +61,8 @@ class Eta:
             elif i in secs:
                 left.append(secs[i])
         ratio = num / den if den > 0 else 1.0
-        left_s = list_schedule([ratio * s for s in left], self.slots)
+        left = [ratio * s for s in left]
+        left_s = list_schedule(left, priorities=left, slots=self.slots)["makespan_s"]   # longest first
         return {"done": len(self._actual), "total": len(self.ids), "ratio": ratio, "measured": den > 0,
                 "left_s": left_s, "finish_at": time.time() + left_s,
                 "forecast_total_s": (fc.get("totals") or {}).get("makespan_s")}

@@ -2,6 +2,8 @@
 import os
 import platform
 
+import psutil
+
 
 def cpu_model() -> str:
     try:
@@ -16,15 +18,8 @@ def cpu_model() -> str:
 
 def mem_available_mb() -> float | None:
     try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (ValueError, OSError, AttributeError):
+        return psutil.virtual_memory().available / 2**20
+    except (psutil.Error, OSError):
         return None
 
 

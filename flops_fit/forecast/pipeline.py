@@ -13,17 +13,17 @@ import time
 from pathlib import Path
 
 from flops_fit import __version__
-from flops_fit.config import REPO_ROOT, stable_hash
+from flops_fit.config import job_env, stable_hash
 from flops_fit.io import atomic_write_json, read_json
 
 
 def _timed(cmd, notes) -> float:
     """Seconds the command took; a failure is noted (the sweep's own job would fail the same way)."""
     t = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=job_env())
     if r.returncode != 0:
         tail = (r.stderr.strip().splitlines() or [""])[-1]
-        notes.append(f"{Path(cmd[1]).name} failed on stand-in results of this plan: {tail}")
+        notes.append(f"{cmd[2] if cmd[1] == '-m' else Path(cmd[1]).name} failed on stand-in results of this plan: {tail}")
     return time.perf_counter() - t
 
 
@@ -54,7 +54,6 @@ def measure_pipeline(cfg: dict, plan: dict, machine: dict, *, cache_dir, plan_s:
         except (OSError, ValueError, KeyError):
             pass
     t0 = time.perf_counter()
-    scripts = REPO_ROOT / "scripts"
     with tempfile.TemporaryDirectory(prefix="ff-pipeline-") as tmp:
         tmp = Path(tmp)
         paths = []
@@ -65,10 +64,10 @@ def measure_pipeline(cfg: dict, plan: dict, machine: dict, *, cache_dir, plan_s:
             run_experiment(spec, tmp / "runs" / e["id"])
             paths.append(str(tmp / "runs" / e["id"] / "metrics.json"))
         py, notes = sys.executable, []
-        collect_s = _timed([py, str(scripts / "collect.py"), "--out", str(tmp / "runs.csv"), *paths], notes)
-        fit_s = _timed([py, str(scripts / "fit.py"), "--runs", str(tmp / "runs.csv"), "--out-dir", str(tmp),
+        collect_s = _timed([py, "-m", "flops_fit.jobs.collect", "--out", str(tmp / "runs.csv"), *paths], notes)
+        fit_s = _timed([py, "-m", "flops_fit.jobs.fit", "--runs", str(tmp / "runs.csv"), "--out-dir", str(tmp),
                         "--analysis", json.dumps(cfg["analysis"], sort_keys=True), "--unit", exps[0]["unit"]], notes)
-        plot_s = 0.0 if notes else _timed([py, str(scripts / "plot.py"), "--dir", str(tmp), "--out", str(tmp / "plots"),
+        plot_s = 0.0 if notes else _timed([py, "-m", "flops_fit.jobs.plot", "--dir", str(tmp), "--out", str(tmp / "plots"),
                                            "--summary", "--table", str(tmp / "chinchilla_table.csv")], notes)
         snakemake_s = _timed([py, "-c", "import snakemake.api, snakemake.workflow"], notes)
     out = {"snakemake_s": snakemake_s, "collect_s": collect_s, "fit_s": fit_s, "plot_s": plot_s,

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flops_fit.io import read_json
+from flops_fit.fit.result import SURFACE_KEYS, FitResult, closed_form_optimum, surface_exponents
+from flops_fit.io import BadFile, json_clean, read_json
 
 DEFAULT_NOISE = 0.01
 DEFAULT_SIMS = 100
 APPROACHES = ("approach2", "approach3")
-SURFACE_KEYS = ("E", "A", "B", "alpha", "beta")
 
 
 class PriorError(ValueError):
@@ -52,13 +52,12 @@ def flops_per_nd(design: pd.DataFrame) -> float:
 
 def optimum(surface: dict, C, kappa: float):
     """Compute-optimal N*(C) of the surface under C = kappa N D (closed form)."""
-    al, be, A, B = (surface[k] for k in ("alpha", "beta", "A", "B"))
-    G = (al * A / (be * B)) ** (1.0 / (al + be))
-    return G * (np.asarray(C, float) / kappa) ** (be / (al + be))
+    s = {k: surface.get(k, 0.0) for k in SURFACE_KEYS}
+    return closed_form_optimum(s["E"], s["A"], s["B"], s["alpha"], s["beta"], C, kappa)[0]
 
 
 def exponent(surface: dict) -> float:
-    return surface["beta"] / (surface["alpha"] + surface["beta"])
+    return surface_exponents(surface["alpha"], surface["beta"])[0]
 
 
 def prior_optimum(plan: dict, C: float) -> float:
@@ -103,19 +102,16 @@ def resolve_prior(cfg: dict, plan: dict, prior=None) -> dict:
 
 def _prior_from_fits(path: Path, noise_override) -> dict:
     try:
-        fits = read_json(path)
-    except (OSError, ValueError) as e:
-        raise PriorError(f"forecast.prior={path}: cannot read it ({type(e).__name__}); give a sweep's fits.json") \
-            from None
-    a3 = fits.get("approach3") or {}
-    try:
-        surf = {k: float(a3[k]["value"]) for k in SURFACE_KEYS}
-    except (KeyError, TypeError, ValueError):
+        fit = FitResult.load(path)
+    except BadFile as e:
+        raise PriorError(f"forecast.prior={e}; give a sweep's fits.json") from None
+    surf = fit.surface
+    if not all(math.isfinite(v) for v in surf.values()):
         raise PriorError(f"forecast.prior={path}: no Approach 3 surface in it (status "
-                         f"{a3.get('status', 'missing')}); use a fits.json whose Approach 3 fit succeeded") from None
-    if not all(math.isfinite(v) and v > 0 for k, v in surf.items() if k != "E"):
+                         f"{fit.approach3.get('status', 'missing')}); use a fits.json whose Approach 3 fit succeeded")
+    if not all(v > 0 for k, v in surf.items() if k != "E"):
         raise PriorError(f"forecast.prior={path}: its Approach 3 surface has a non-positive parameter ({surf})")
-    measured = ((fits.get("design") or {}).get("noise_sigma"))
+    measured = (fit.get("design") or {}).get("noise_sigma")
     noise = noise_override or (float(measured) if measured else DEFAULT_NOISE)
     how = ("forecast.prior_noise" if noise_override else "measured there" if measured else "default, none measured")
     return {"surface": surf, "noise": noise, "source": str(path), "assumption": False,
@@ -141,22 +137,20 @@ def _default_prior(cfg, plan, noise) -> dict:
 
 # ---- the Monte Carlo and the bound
 def _targets(cfg, design) -> list:
-    # analysis.targets when given, else the sweep's budgets.targets (the fits' rule), else the largest budget
-    t = (cfg.get("analysis") or {}).get("targets")
-    if t is None:
-        t = (cfg.get("budgets") or {}).get("targets") or []
-    t = [float(x) for x in t]
-    return t or [float(design["budget"].max())]
+    # the fit's rule (analysis.targets, else the sweep's budgets.targets), else the largest budget
+    from flops_fit.fit.session import targets_for
+    t, _ = targets_for(cfg.get("analysis") or {}, (cfg.get("budgets") or {}).get("targets"))
+    return list(t or ()) or [float(design["budget"].max())]
 
 
 def simulate(design: pd.DataFrame, surface: dict, noise: float, *, targets, n_sims=DEFAULT_SIMS, seed=0,
              huber_delta=1e-3, unit="tokens") -> dict:
     """Fit n_sims mock sweeps of the design; per approach the fitted a and ln N*(target) of each sweep."""
     from flops_fit.fit import FitError, analyze
-    from flops_fit.mock import surface_loss
+    from flops_fit.fit.result import surface_loss
 
     rng = np.random.default_rng(seed)
-    clean = surface_loss(design["N"].to_numpy(), design["D"].to_numpy(), **surface)
+    clean = surface_loss(design["N"].to_numpy(), design["D"].to_numpy(), *(surface[k] for k in SURFACE_KEYS))
     a = {k: np.full(n_sims, np.nan) for k in APPROACHES}
     lnN = {k: np.full((n_sims, len(targets)), np.nan) for k in APPROACHES}
     failed = 0
@@ -186,17 +180,17 @@ def _sd(x) -> float:
 def cramer_rao(design, surface, noise, targets, kappa) -> dict:
     """The Cramér–Rao bound on sd(a) (flops_fit.fit.design) and, by the same Fisher information, on
     sd(ln N*(target)) (the delta method through N* = G (C/kappa)^a)."""
-    from flops_fit.fit.design import _jacobian, exponent_sd_bound
+    from flops_fit.fit.design import exponent_sd_bound, jacobian
     N, D = design["N"].to_numpy(), design["D"].to_numpy()
     sd_a = exponent_sd_bound(N, D, *(surface[k] for k in SURFACE_KEYS), noise)
     out = {"a_sd": sd_a, "ln_n_star_sd": [float("nan")] * len(targets)}
     if not math.isfinite(sd_a):
         return out
-    J = _jacobian(N, D, *(surface[k] for k in SURFACE_KEYS))
+    J = jacobian(N, D, *(surface[k] for k in SURFACE_KEYS))
     fisher_inv = np.linalg.inv(J.T @ J) * noise ** 2
     N0, D0 = np.exp(np.mean(np.log(N))), np.exp(np.mean(np.log(D)))
 
-    def ln_nstar(th, C):   # in _jacobian's parameters (E, a', b', alpha, beta), a' = A N0^-alpha, b' = B D0^-beta
+    def ln_nstar(th, C):   # in jacobian's parameters (E, a', b', alpha, beta), a' = A N0^-alpha, b' = B D0^-beta
         _, ap, bp, al, be = th
         return float(np.log(optimum({"A": ap * N0 ** al, "B": bp * D0 ** be, "alpha": al, "beta": be}, C, kappa)))
 
@@ -292,18 +286,6 @@ def forecast_precision(cfg: dict, plan: dict, prior=None, *, n_sims=None, seed=N
             r["device_hours"] = float(device_hours(p2))
         variants.append(r)
     out["designs"] = variants
-    out = _clean(out)
+    out = json_clean(out)
     out["markdown"] = markdown(out)
     return out
-
-
-def _clean(x):
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x

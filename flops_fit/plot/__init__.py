@@ -13,13 +13,14 @@ import logging
 import traceback
 from pathlib import Path
 
+from flops_fit.constants import FIGURES, OPTIONAL_FIGURES
+
 from . import theme
 from .data import Sweep, load_sweep, skip
 
 log = logging.getLogger("flops_fit.plot")
 
-FIGURES = ("isoflop", "scaling_laws", "surface", "training_curves", "residuals")
-OPTIONAL = ("predicted_vs_actual",)   # drawn only when their inputs exist (holdout.csv, rollout.csv, verify.json)
+OPTIONAL = OPTIONAL_FIGURES   # drawn only when their inputs exist (holdout.csv, rollout.csv, verify.json)
 
 
 def _drawers():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,9 @@ import pandas as pd
 
 log = logging.getLogger("flops_fit.plot")
 
-A3_OK = ("ok", "hit_bound")          # Approach 3 statuses whose parameters are usable (as in the table)
-A2_LAWS = ("ok", "two_points")       # Approach 2 statuses with power laws (two_points: exact, no interval)
+from flops_fit.fit.result import A2_USABLE as A2_LAWS
+from flops_fit.fit.result import A3_USABLE as A3_OK
+from flops_fit.fit.result import FitResult, est, num
 
 
 def skip(figure: str, why: str) -> None:
@@ -22,21 +22,6 @@ def skip(figure: str, why: str) -> None:
     msg = f"plot: skipping {figure}: {why}"
     log.info(msg)                     # the warning below is what users see (stderr, the rule's log)
     warnings.warn(msg, stacklevel=3)
-
-
-def num(x, default=np.nan) -> float:
-    """fits.json writes NaN as null; read it back as NaN."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return default
-    return v if math.isfinite(v) else default
-
-
-def est(d) -> tuple[float, float, float]:
-    """An {"value","lo","hi"} estimate as (value, lo, hi) floats (NaN where missing)."""
-    d = d or {}
-    return num(d.get("value")), num(d.get("lo")), num(d.get("hi"))
 
 
 @dataclass
@@ -48,22 +33,25 @@ class Sweep:
     curves: dict = field(default_factory=dict)   # run id -> DataFrame(step, units, train_loss[, val_loss])
 
     @property
+    def fit(self) -> FitResult:
+        """fits.json as the object that evaluates it (laws, surface, optimum)."""
+        return FitResult(self.fits, self.dir / "fits.json")
+
+    @property
     def a2(self) -> dict:
-        return self.fits.get("approach2") or {}
+        return self.fit.approach2
 
     @property
     def a3(self) -> dict:
-        return self.fits.get("approach3") or {}
+        return self.fit.approach3
 
     @property
     def a3_ok(self) -> bool:
-        a3 = self.a3
-        return a3.get("status") in A3_OK and all(
-            np.isfinite(num((a3.get(k) or {}).get("value"))) for k in ("E", "A", "B", "alpha", "beta"))
+        return self.fit.surface_ok
 
     @property
     def a2_ok(self) -> bool:
-        return self.a2.get("status") in A2_LAWS
+        return self.fit.laws_ok
 
     def table(self, approach: str | None = None) -> pd.DataFrame:
         """The Chinchilla table rows saved in fits.json, flattened (value, _lo, _hi per quantity)."""
@@ -93,12 +81,11 @@ class Sweep:
 
     @property
     def targets(self) -> list[float]:
-        return [float(t) for t in (self.fits.get("settings") or {}).get("targets") or []]
+        return self.fit.targets
 
     @property
     def level(self) -> int:
-        b = (self.fits.get("settings") or {}).get("bootstrap") or {}
-        return int(round(100 * num(b.get("level"), 0.95)))
+        return int(round(100 * self.fit.level))
 
 
 def _read_curve(path: Path) -> pd.DataFrame | None:

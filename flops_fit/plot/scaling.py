@@ -1,7 +1,7 @@
 """Scaling laws: N*, D*, L* vs compute C for both approaches, from the saved fits only.
 
-Lines evaluate the saved laws (Approach 2: k*C^exponent and E + k*C^-g; Approach 3: the closed-form
-optimum of the saved L(N, D)). Bands are the saved bootstrap intervals of the Chinchilla table rows
+Lines evaluate the saved laws through FitResult (Approach 2: k*C^exponent and E + k*C^-g; Approach 3: the
+optimum of the saved L(N, D) under its compute model). Bands are the saved bootstrap intervals of the Chinchilla table rows
 (swept and target budgets), interpolated in log-log between those budgets. Solid over the swept
 budgets, dashed where extrapolated to the target budgets.
 """
@@ -11,43 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from flops_fit.fit.compute import ComputeModel
-
 from . import theme
 from .data import Sweep, est, num, skip
-
-
-def a3_compute(a3: dict) -> ComputeModel:
-    """The compute model Approach 3 used (saved knots of fpu(N)); older fits: C = flops_per_nd * N * D."""
-    if a3.get("compute"):
-        return ComputeModel.from_dict(a3["compute"])
-    return ComputeModel.constant(num(a3.get("flops_per_nd"), 6.0))
-
-
-def a3_optimal(a3: dict, C):
-    """(N*, D*, L*) of the saved Approach 3 parameters at compute C under its compute model (evaluation, not
-    fitting)."""
-    E, A, B, al, be = (num((a3.get(k) or {}).get("value")) for k in ("E", "A", "B", "alpha", "beta"))
-    return a3_compute(a3).optimum(E, A, B, al, be, C)
-
-
-def a3_loss(a3: dict, N, D):
-    E, A, B, al, be = (num((a3.get(k) or {}).get("value")) for k in ("E", "A", "B", "alpha", "beta"))
-    return E + A / np.asarray(N, float) ** al + B / np.asarray(D, float) ** be
-
-
-def a2_optimal(a2: dict, C):
-    laws = a2.get("power_laws") or {}
-    C = np.asarray(C, float)
-    out = []
-    for key in ("n_star", "d_star"):
-        law = laws.get(key) or {}
-        k, e = num((law.get("k") or {}).get("value")), num((law.get("exponent") or {}).get("value"))
-        out.append(k * C ** e)
-    ls = laws.get("l_star") or {}
-    E, k, g = (num((ls.get(x) or {}).get("value")) for x in ("E", "k", "g"))
-    out.append(E + k * C ** -g)
-    return tuple(out)
 
 
 def _ci(d: dict, spec: str = ".3f") -> str:
@@ -115,7 +80,7 @@ def plot_scaling(sw: Sweep, out_dir, colors: dict) -> list:
         handles = []
         for a in have:
             st = theme.APPROACH[a]
-            N, D, L = a2_optimal(sw.a2, Cs) if a == "approach2" else a3_optimal(sw.a3, Cs)
+            N, D, L = sw.fit.optimum(Cs, approach=a)
             y = {"n_star": N, "d_star": D, "loss": L}[q]
             _band(ax, sw.table(a), q, Cs, st["color"])
             z = 3 if a == "approach2" else 4

@@ -10,7 +10,6 @@ from matplotlib.lines import Line2D
 
 from . import theme
 from .data import Sweep, num, skip
-from .scaling import a3_compute, a3_loss, a3_optimal
 
 CONTOUR_CMAP = "mako"       # sequential, colour-blind safe, distinct from the budget palette (viridis)
 
@@ -44,14 +43,15 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     if not sw.a3_ok:
         skip("surface", f"no usable Approach 3 fit in fits.json (status: {sw.a3.get('status', 'missing')})")
         return []
-    a3 = sw.a3
-    fpu = a3_compute(a3).fpu     # C = fpu(N) * D
+    fit = sw.fit
+    cm = fit.compute_model
+    fpu = cm.fpu     # C = fpu(N) * D
     runs = sw.runs[sw.runs["loss"].notna()]
     swept = sorted(colors) or sw.swept()
     allC = swept + sw.targets
     c_lo, c_hi = min(allC) / 3, max(allC) * 3
     Cs = np.logspace(np.log10(c_lo), np.log10(c_hi), 260)
-    Nf, Df, _ = a3_optimal(a3, Cs)
+    Nf, Df, _ = fit.optimum(Cs)
     inside = (Cs >= min(swept)) & (Cs <= max(swept))
     n_lo = min(runs["N"].min(), Nf.min()) / 3
     n_hi = max(runs["N"].max(), Nf.max()) * 3
@@ -62,11 +62,11 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
     fig, axes = plt.subplots(1, 2, figsize=(theme.PAGE, 2.9))
     # (C, N): D = C / fpu(N)
     cg, ng = np.meshgrid(Cs, np.logspace(np.log10(n_lo), np.log10(n_hi), 260))
-    L1 = a3_loss(a3, ng, cg / fpu(ng))
+    L1 = fit.predict_loss(ng, cg / fpu(ng))
     # (N, D)
     ng2, dg2 = np.meshgrid(np.logspace(np.log10(n_lo), np.log10(n_hi), 260),
                            np.logspace(np.log10(d_lo), np.log10(d_hi), 260))
-    L2 = a3_loss(a3, ng2, dg2)
+    L2 = fit.predict_loss(ng2, dg2)
     levels = _levels(np.concatenate([L1.ravel(), L2.ravel()]))
     norm = mcolors.LogNorm(levels[0], levels[-1])
     cmap = plt.get_cmap(CONTOUR_CMAP)
@@ -88,12 +88,11 @@ def plot_surface(sw: Sweep, out_dir, colors: dict) -> list:
         nn = np.geomspace(n_lo, n_hi, 60)
         axes[1].plot(nn, b / fpu(nn), color=colors.get(b, "0.7"), lw=0.9, ls="-", zorder=3)
     for t in sw.targets:
-        nt, dt, _ = a3_optimal(a3, np.array([t]))
+        nt, dt, _ = fit.optimum(np.array([t]))
         for ax, (px, py) in zip(axes, ((t, nt[0]), (nt[0], dt[0]))):
             ax.plot([px], [py], marker="D", ms=4, mfc="#E69F00", mec="black", mew=0.5, zorder=7)
     axes[0].set(xlim=(c_lo, c_hi), ylim=(n_lo, n_hi), xlabel="Compute $C$ (FLOPs)", ylabel="Parameters $N$")
     axes[1].set(xlim=(n_lo, n_hi), ylim=(d_lo, d_hi), xlabel="Parameters $N$", ylabel=f"Training {unit} $D$")
-    cm = a3_compute(a3)
     axes[0].set_title(f"Iso-loss contours over $(C, N)$, $D = C/({cm.kappa:.3g}N)$" if cm.proportional
                       else "Iso-loss contours over $(C, N)$, $D = C/\\mathrm{fpu}(N)$ (measured)")
     axes[1].set_title("Iso-loss contours over $(N, D)$")

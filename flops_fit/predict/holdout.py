@@ -13,7 +13,7 @@ nominal intervals. At each held-out budget with >= 3 distinct sizes it also comp
 import numpy as np
 import pandas as pd
 
-from flops_fit.adaptive.noise import replicate_groups, replicate_noise
+from flops_fit.fit.noise import replicate_groups, replicate_noise
 from flops_fit.fit.approach2 import fit_parabola
 from flops_fit.fit.compute import ComputeModel
 from flops_fit.fit.outliers import flag_outliers

@@ -19,9 +19,10 @@ sigma^2 + tau^2 to the draws' variance of log L*, like any run's.
 import numpy as np
 from scipy.stats import t as student_t
 
+from flops_fit.constants import LEVEL
+
 from .laws import LawFit, log_jacobian
 
-LEVEL = 0.95
 N_DRAWS = 400
 
 

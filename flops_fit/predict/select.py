@@ -12,6 +12,8 @@ Each law's misfit tau (rollout.misfit_tau) comes from the same rollout.
 import numpy as np
 import pandas as pd
 
+from flops_fit.constants import LEVEL
+
 from .laws import LAWS, fit_law
 from .rollout import misfit_tau, rollout, summarize
 
@@ -61,7 +63,7 @@ def choose(rollouts: dict) -> tuple:
                     f"{scored[simple]:.4g} is not better by more than {noise}")
 
 
-def evaluate_laws(runs: pd.DataFrame, names=None, *, noise=None, level=0.95, loss_unit="nats") -> dict:
+def evaluate_laws(runs: pd.DataFrame, names=None, *, noise=None, level=LEVEL, loss_unit="nats") -> dict:
     """Fit, roll out and score each law on runs (columns N, D, loss[, C, budget]); choose one.
     Returns {laws: {name: {fit, tau, rollout (frame), summary, score}}, selected, reason}."""
     names = list(names or LAWS)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from flops_fit.constants import FIGURES, OPTIONAL_FIGURES
 from flops_fit.io import atomic_write_text
 from flops_fit.plot.data import est, load_sweep, num
 
 NAMES = {"approach2": "Approach 2, the IsoFLOP profiles", "approach3": "Approach 3, the fitted L(N, D)"}
-FIGURES = ("scaling_laws", "isoflop", "surface", "residuals", "training_curves", "predicted_vs_actual")
 
 
 # Snakemake's report centres its landing page vertically (flex items-center in a screen-high box), which
@@ -171,7 +171,7 @@ def front_page(sweep_dir) -> str:
             f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fits.get('status', 'missing')}**."
             + (" **Mock sweep**: losses from the known surface in config ``mock.*`` (a check of the pipeline and "
                "the fits, not training)." if _is_mock(sweep_dir) else ""), ""]
-    present = [f for f in FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
+    present = [f for f in FIGURES + OPTIONAL_FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
     links = ["Figures: " + ", ".join(f"`{f}.png`_" for f in present) + ". Fit details: `fit_summary.html`_; "
              "all results: `Figures`_, `Fit`_; the job graph and runtimes: `Workflow`_, `Statistics`_.", ""] \
         if present else []

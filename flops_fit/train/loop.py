@@ -7,6 +7,7 @@ import json
 import math
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -188,7 +189,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                     mb = _to(_rows(local, m0, m0 + micro), accelerator.device)
                     n_mb = min(micro, n_local - m0)
                     last = m0 + micro >= n_local
-                    with (accelerator.no_sync(model) if not last else _null()), accelerator.autocast():
+                    with (accelerator.no_sync(model) if not last else nullcontext()), accelerator.autocast():
                         loss = loss_fn(step_model(mb), mb)
                     # weight so that the mean over processes of summed grads = global-batch mean gradient
                     accelerator.backward(loss * (n_mb * world / B))
@@ -299,14 +300,6 @@ def _step_of(line: str) -> float:
         return math.inf
 
 
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
 class _Parts:
     """Seconds of each start-up part: process start to train() (interpreter, imports), then the marks."""
 
@@ -368,7 +361,7 @@ class _NoProbe:
         pass
 
     def phase(self, name):
-        return _null()
+        return nullcontext()
 
 
 def _device_name(accelerator) -> str:

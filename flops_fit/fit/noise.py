@@ -5,7 +5,7 @@ loss is the run-to-run noise itself, free of the parabola's shape error. The est
 s^2 = sum_g sum_i (y_gi - mean_g)^2 / sum_g (n_g - 1), y = log loss, then divides by c4(dof) so that s is
 unbiased for sigma under Gaussian noise (with 10 degrees of freedom s alone is 2.5 % low).
 
-The fits call `replicate_noise` (a hook in flops_fit/fit/analyze.py): when a table has replicate groups, this
+The fits call `replicate_noise` (flops_fit/fit/analyze.py): when a table has replicate groups, this
 measured noise replaces the parabola-residual estimate in the design check and in analysis.huber_delta=auto,
 and so in every bootstrap replicate's Approach 3 fit (which reuses that Huber threshold).
 """

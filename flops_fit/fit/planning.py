@@ -1,6 +1,6 @@
 """The Chinchilla table's note on how the budgets were planned (prior grid, adaptive, extended, replicated).
 
-Read from runs.csv's planned_by column (metrics.json); appended to chinchilla_table.md by flops_fit.stages.analyze.
+Read from runs.csv's planned_by column (metrics.json); write_outputs adds it to chinchilla_table.md.
 """
 from pathlib import Path
 
@@ -34,11 +34,3 @@ def planning_note(runs) -> str | None:
         parts.append(f"{int(n.max())} seed replicate(s) per budget measure the run-to-run noise")
     return ("planning: " + "; ".join(parts) + ". Each budget's plan and the results it was based on: "
             "adaptive/<budget>/round<r>.json (docs/adaptive.md).")
-
-
-def append_planning_note(runs, out_dir) -> None:
-    note = planning_note(runs)
-    md = Path(out_dir) / "chinchilla_table.md"
-    if note and md.is_file():
-        from flops_fit.io import atomic_write_text
-        atomic_write_text(md, md.read_text().rstrip("\n") + f"\n\nNote: {note}\n")
