@@ -108,8 +108,10 @@ def terminal_answer(sweep_dir) -> list[str]:
     warns = fits.get("warnings") or []
     lines.append(f"  {len(warns)} warning(s)" + (f", first: {warns[0]}" if warns else "")
                  + f"; {len(fits.get('notes') or [])} note(s) under the table")
-    lines.append(f"  table: {d}/chinchilla_table.md; report: the same snakemake command with --report "
-                 f"{d}/report.html (its front page: {d}/report/front.rst)")
+    report = (f"the same snakemake command with --report {d}/report.html (its front page: {d}/report/front.rst)"
+              if (d / "plan.json").is_file() else
+              f"python -m flops_fit.report.front --dir {d} --out {d}/report/front.rst")   # a table brought in
+    lines.append(f"  table: {d}/chinchilla_table.md; report: {report}")
     return lines
 
 
