@@ -52,6 +52,10 @@ rule all:
 onsuccess:
     # The answer where the user looks: after Snakemake's summary, from the saved results only.
     if os.path.isfile(f"{SWEEP}/fits.json"):
-        from flops_fit.report.answer import terminal_answer
+        try:
+            from flops_fit.report.answer import terminal_answer
 
-        print("\n".join(terminal_answer(SWEEP)))
+            print("\n".join(terminal_answer(SWEEP)))
+        except Exception as e:  # the results are written; only the summary failed
+            print(f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
+                  f"python -m flops_fit.report.answer --dir {SWEEP}")
