@@ -82,7 +82,7 @@ class TestApproach3Only:
         an, _ = approach3_only
         assert "Note: columns read by alias: n_params as N, tokens as D" in table_markdown(an)
 
-    @pytest.mark.slow   # four figures, PNG + PDF: ~9 s idle, ~20 s at load 4-7 on 2 cores
+    @pytest.mark.slow   # four figures, PNG + PDF: 4 s at load 1.6, 20 s at load 4-7 on 2 cores
     def test_figures_drawn_without_budgets(self, approach3_only, recwarn):
         from flops_fit.plot import plot_all
         _, out = approach3_only
