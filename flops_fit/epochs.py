@@ -19,7 +19,9 @@ def corpus_units(plan: dict) -> int | None:
     exps = plan.get("experiments") or []
     if not exps:
         return None
-    data = exps[0]["data"]
+    data = exps[0].get("data")
+    if not data:
+        return None
     meta_path = Path(data.get("dir", "")) / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())

@@ -168,3 +168,10 @@ def nothing_to_fit(cfg, plan):
 def refusal(findings) -> str | None:
     """The first refusal's line, or None."""
     return next((f.line for f in findings if f.level == REFUSE), None)
+
+
+@register
+def epochs(cfg, plan):
+    """Runs that would read their training data more than ~4 times (flops_fit.epochs)."""
+    from .epochs import check_epochs
+    return [Finding(WARN, "budgets.values", line) for line in check_epochs(cfg, plan)]

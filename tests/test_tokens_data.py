@@ -130,14 +130,14 @@ class TestPlan:
         src = write_files(tmp_path / "src", "uint16", vocab=1000, n=60_000)
         common = ["dataset=tokens", f"dataset.train={src['train']}", f"dataset.val={src['val']}",
                   f"results_dir={tmp_path / 'res'}", "budgets.values=[3e11,1e12]", "planner.sizes=3",
-                  "planner.min_steps=10", "dataset.seq_len=32"]
+                  "planner.min_steps=10", "dataset.seq_len=32", "analysis.include_near_edge=true"]
         r = _plan(*common, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         plan = json.loads((tmp_path / "res" / "gpt-tokens" / "plan.json").read_text())
         assert plan["experiments"][0]["model"]["kwargs"]["vocab_size"] == 1000
         assert "epochs" in r.stdout and "the training split's 56,000" in r.stdout
         worst = max(e["data_units"] for e in plan["experiments"]) / 56_000
-        assert worst > 4 and f"up to {worst:.1f} epochs" in r.stdout and "warning:" in r.stdout
+        assert worst > 4 and f"up to {worst:.1f} epochs" in r.stderr and "warning:" in r.stderr  # a plan check
 
 
 class TestBadInputs:
