@@ -28,16 +28,6 @@ include: "workflow/verify.smk"  # `snakemake verify --config target=<C>`: one ru
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)
 
 
-# A fit that failed was recorded (fits.json status failed) so the figures and forecast_vs_actual were still
-# made; the workflow then ends != 0 on the one line that names the fix (flops_fit.fit.failed).
-onsuccess:
-    from flops_fit.fit.failed import workflow_outcome
-
-    _failed = workflow_outcome(f"{SWEEP}/fits.json")
-    if _failed:
-        preflight.fail(_failed)
-
-
 rule all:
     input:
         rules.plan.output.plan,
@@ -49,8 +39,16 @@ rule all:
     default_target: True
 
 
+# Snakemake keeps one onsuccess handler per workflow: everything that runs at the end goes here.
+# - A fit that failed was recorded (fits.json status failed) so the figures and forecast_vs_actual were still
+#   made; the workflow then ends != 0 on the one line that names the fix (flops_fit.fit.failed).
+# - Otherwise the answer where the user looks: after Snakemake's summary, from the saved results only.
 onsuccess:
-    # The answer where the user looks: after Snakemake's summary, from the saved results only.
+    from flops_fit.fit.failed import workflow_outcome
+
+    _failed = workflow_outcome(f"{SWEEP}/fits.json")
+    if _failed:
+        preflight.fail(_failed)
     if os.path.isfile(f"{SWEEP}/fits.json"):
         try:
             from flops_fit.report.answer import terminal_answer
