@@ -18,7 +18,7 @@ from slurm_local import SlurmSetupError, ensure_slurm
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]  # one worker starts and drives the test Slurm
 
 # 2 budgets planned (a plan must be fittable), the 3 sizes of the first trained: a 1-layer GPT: 470-1,770 steps of a few ms, a checkpoint every 50 steps
-TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "planner.spread=2", "planner.min_steps=50",
+TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "analysis.include_near_edge=true", "planner.spread=2", "planner.min_steps=50",
         "model.kwargs.n_layer=1", "dataset.seq_len=32", "training.batch_size=8", "training.ckpt_every_steps=50"]
 MOCK = ("preset=quick", "mode=mock", "overrides=budgets.values=[1e17,1e18] planner.sizes=3 analysis.include_near_edge=true")
 

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("port29500")]  # launchers share the default port
 
-TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "planner.spread=2", "planner.min_steps=50",
+TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "analysis.include_near_edge=true", "planner.spread=2", "planner.min_steps=50",
         "model.kwargs.n_layer=1", "dataset.seq_len=32", "training.batch_size=8", "training.ckpt_every_steps=50"]
 
 
