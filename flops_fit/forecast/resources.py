@@ -36,7 +36,7 @@ def job_resources(forecast: dict | None, spec: dict, *, safety=SAFETY, default_r
         seconds = e.get("seconds_hi") or e.get("seconds")
     if seconds is not None and math.isfinite(seconds) and seconds > 0:
         runtime = int(math.ceil(safety * seconds / 60.0)) + MARGIN_MIN
-        priority = int(round(float(e.get("seconds") or seconds)))
+        priority = max(1, int(round(float(e.get("seconds") or seconds))))  # 0 would read as "no priority"
     else:
         runtime = int(default_runtime)
         priority = int(round(math.log10(max(float(spec.get("flops_planned") or spec["budget_flops"]), 1.0)) * 100))
