@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # the datasheets' dense bf16 peaks live with the measured peak that every run's MFU uses
-from flops_fit.peak import DATASHEET_BF16_TFLOPS, datasheet_peak  # noqa: E402,F401
+from flops_fit.peak import DATASHEET_BF16_TFLOPS, datasheet_peak, matmul_cpu, matmul_cuda  # noqa: E402,F401
 PARTS = {"peak": 15, "mfu": 130, "small": 90, "sweep": 200, "precision": 40}  # estimated seconds on an H200
 ROWS = []
 
@@ -39,20 +39,6 @@ ROWS = []
 def row(check, value, note=""):
     ROWS.append((check, value, note))
     print(f"  {check}: {value} {note}", flush=True)
-
-
-def matmul_tflops(torch, dev, n=8192, iters=20) -> float:
-    dtype = torch.bfloat16 if dev == "cuda" else torch.float32
-    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
-    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
-    for _ in range(2):
-        a @ b
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        a @ b
-    sync()
-    return 2 * n ** 3 * iters / (time.perf_counter() - t0) / 1e12
 
 
 # ---- the real trainer, one run
@@ -317,7 +303,7 @@ def main():
         if args.sweep_budgets:
             ctx["sweep_cfg"] = [c.replace("budgets.values=[2e15,6e15]", f"budgets.values=[{args.sweep_budgets}]")
                                 for c in ctx["sweep_cfg"]]
-        ctx["peak"] = matmul_tflops(torch, dev, n=8192 if dev == "cuda" else 512, iters=20 if dev == "cuda" else 5)
+        ctx["peak"] = (matmul_cuda(torch, "cuda") if dev == "cuda" else matmul_cpu(torch, n=512)) / 1e12
         sheet = datasheet_peak(name)
         if "peak" in parts:
             row("measured matmul peak", f"{ctx['peak']:.1f} TFLOP/s", "bf16 8192^3" if dev == "cuda" else "fp32 512^3")

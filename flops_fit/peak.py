@@ -13,9 +13,10 @@ causal count at seq 1024.
 """
 import json
 import os
-import platform
 import time
 from pathlib import Path
+
+from .forecast.machine import cpu_model
 
 # dense (no sparsity) bf16 tensor-core peaks from NVIDIA's datasheets, TFLOP/s; first match wins
 DATASHEET_BF16_TFLOPS = [("H200", 989.4), ("H100 PCIe", 756.0), ("H100", 989.4), ("A100", 312.0),
@@ -38,16 +39,6 @@ def cache_path() -> Path:
         return Path(os.environ["FLOPS_FIT_PEAK_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "flops-fit" / "peaks.json"
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
 
 
 def matmul_cuda(torch, device, n=8192, iters=20) -> float:
