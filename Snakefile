@@ -13,16 +13,16 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-include: "workflow/common.smk"
-include: "workflow/plan.smk"
-include: "workflow/data.smk"
-include: "workflow/train.smk"
-include: "workflow/adaptive.smk"  # planner.adaptive / planner.extend only; defines nothing otherwise
-include: "workflow/analyze.smk"
-include: "workflow/plot.smk"
-include: "workflow/timing.smk"
-include: "workflow/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
-include: "workflow/verify.smk"  # `snakemake verify --config target=<C>`: one run at the predicted optimum
+include: "workflow/rules/common.smk"
+include: "workflow/rules/plan.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/adaptive.smk"  # planner.adaptive / planner.extend only; defines nothing otherwise
+include: "workflow/rules/analyze.smk"
+include: "workflow/rules/plot.smk"
+include: "workflow/rules/timing.smk"
+include: "workflow/rules/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
+include: "workflow/rules/verify.smk"  # `snakemake verify --config target=<C>`: one run at the predicted optimum
 
 
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)

@@ -1,4 +1,4 @@
-"""What the workflow checks while Snakemake builds its DAG (workflow/common.smk), one line each.
+"""What the workflow checks while Snakemake builds its DAG (workflow/rules/common.smk), one line each.
 
 - ``workflow_plan``: compose the config and plan it; a bad config, plugin or an unwritable results
   folder stops the workflow with one ``flops-fit: error:`` line (no traceback), exit status 1.

@@ -4,7 +4,7 @@ The one contract: **every training process handles SIGTERM and SIGINT by finishi
 checkpoint and exiting 128+signum** (flops_fit.train.checkpoint.StopSignals). What lies between the
 sender and that process must either pass the signal on or get out of the way:
 
-- the job's shell ``exec``s the launcher (workflow/train.smk), so the shell's PID *is* the training
+- the job's shell ``exec``s the launcher (workflow/rules/train.smk), so the shell's PID *is* the training
   process (or ``accelerate launch``, whose ranks also get the signal, see below);
 - ``forward_stop_signals()`` runs in the workflow's ``onstart`` (the main Snakemake process): on SIGTERM
   or SIGINT it first sends the same signal to every descendant process (the running jobs), then lets

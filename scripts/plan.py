@@ -1,6 +1,6 @@
 """Write the sweep plan (rule plan): python scripts/plan.py --from STASH --hash H --out plan.json
 
-STASH is the plan the workflow's DAG was built from (written at parse time by workflow/common.smk), so
+STASH is the plan the workflow's DAG was built from (written at parse time by workflow/rules/common.smk), so
 plan.json never comes from a config edited since. ``ff-plan`` is the command-line way to plan."""
 import _repo  # noqa: F401  (puts the repo on sys.path: flops_fit and plugins import without an install)
 import argparse

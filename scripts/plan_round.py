@@ -1,4 +1,4 @@
-"""Plan one round of one budget of a steered sweep (checkpoint plan_round, workflow/adaptive.smk).
+"""Plan one round of one budget of a steered sweep (checkpoint plan_round, workflow/rules/adaptive.smk).
 
 python scripts/plan_round.py --budget 1e12 --round 0 --out results/<sweep>/adaptive/C1e12/round0.json \
     [overrides...] --results runs/<id>/metrics.json ...

@@ -1,4 +1,4 @@
-"""A steered sweep through Snakemake's checkpoints (workflow/adaptive.smk), mock mode: killed, resumed, rerun, grown."""
+"""A steered sweep through Snakemake's checkpoints (workflow/rules/adaptive.smk), mock mode: killed, resumed, rerun, grown."""
 import json
 import os
 import signal

@@ -1,6 +1,6 @@
 """Run a steered sweep in-process, round by round, with the workflow's own functions (plan_round, the runner).
 
-The Snakemake workflow (workflow/adaptive.smk) runs the same rounds as checkpoints, with the sizes of a round in
+The Snakemake workflow (workflow/rules/adaptive.smk) runs the same rounds as checkpoints, with the sizes of a round in
 parallel; this driver runs them one after another. Used by benchmarks/adaptive.py and the tests; mock mode
 makes it a matter of seconds.
 """

@@ -1,7 +1,7 @@
 """The time left while a sweep runs: the forecast of the unfinished runs, corrected by how the finished runs
 compared with their forecast, list-scheduled (longest first) on the job slots.
 
-The workflow prints it under Snakemake's "Finished jobid: ... (Rule: train_run)" line (workflow/timing.smk);
+The workflow prints it under Snakemake's "Finished jobid: ... (Rule: train_run)" line (workflow/rules/timing.smk);
 `Eta(...).line()` works anywhere. Nothing here is printed without a forecast.json.
 
 A steered sweep (docs/adaptive.md) re-plans its later budgets as it runs: `experiments` is then a function

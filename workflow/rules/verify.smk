@@ -21,7 +21,7 @@ rule verify:
         mem_mb=TRAIN_RES["mem_mb"],
         gpu=TRAIN_RES["gpu"],
     conda:
-        "../envs/train.yaml"
+        "../../envs/train.yaml"
     shell:
         "python scripts/verify.py --fits {input.fits} --out {output.verify} --threads {threads} "
         "{params.overrides} > {log} 2>&1"

@@ -38,6 +38,6 @@ rule forecast:
         runtime=30,
         gpu=0,
     conda:
-        "../envs/train.yaml"
+        "../../envs/train.yaml"
     shell:
         "python scripts/forecast.py --out {params.out} {params.overrides} 2>&1 | tee {log}"

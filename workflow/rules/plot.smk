@@ -12,7 +12,7 @@ rule plot:
         plots=report(
             directory(f"{SWEEP}/plots"),
             patterns=["{name}.png", "{name}.html", "{name}.csv"],
-            caption="report/plots.rst",
+            caption="../report/plots.rst",
             category=_report_category,
             labels=_report_labels,
         ),
@@ -21,7 +21,7 @@ rule plot:
     params:
         sweep=lambda wc, input: os.path.dirname(input.runs),
     conda:
-        "../envs/plot.yaml"
+        "../../envs/plot.yaml"
     shell:
         "python scripts/plot.py --dir {params.sweep} --out {output.plots} --summary --table {input.table_csv}"
         " > {log} 2>&1"

@@ -76,7 +76,7 @@ if STEERING:
             budget=lambda wc: BUDGET_OF[wc.bud],
             overrides=" ".join(f"'{o}'" for o in OVERRIDES),
         conda:
-            "../envs/core.yaml"
+            "../../envs/core.yaml"
         shell:
             "python scripts/plan_round.py --budget {params.budget} --round {wildcards.r} --out {output.plan} "
             "{params.overrides} --results {input.results} > {log} 2>&1"

@@ -32,7 +32,7 @@ SLOTS = f"--runs-per-gpu {CFG['cluster']['runs_per_gpu']} --devices {NPROC}"  # 
 TRAIN_RES = train_resources(CFG)
 SLURM_EXTRA = slurm_extra(CFG)
 workflow.localrules(*local_rules(CFG))
-# The report's front page, written per sweep by rule report_front (workflow/analyze.smk); a placeholder until then.
+# The report's front page, written per sweep by rule report_front (workflow/rules/analyze.smk); a placeholder until then.
 FRONT_PAGE = f"{SWEEP}/report/front.rst"
 REPORT_FRONT = os.path.abspath(FRONT_PAGE) if os.path.isfile(FRONT_PAGE) else "workflow/report/workflow.rst"
 
@@ -59,7 +59,7 @@ onstart:
     from flops_fit.forecast.actual import mark_workflow_start
 
     forward_stop_signals()
-    # the sweep's start, for forecast_vs_actual (PARSED_AT: workflow/timing.smk)
+    # the sweep's start, for forecast_vs_actual (PARSED_AT: workflow/rules/timing.smk)
     mark_workflow_start(SWEEP, parsed_at=PARSED_AT)
 
 
@@ -77,7 +77,7 @@ def all_metrics():
     return [f"{SWEEP}/runs/{i}/metrics.json" for i in SPECS]
 
 
-# Report items of the plot stage (workflow/plot.smk): figures, the fit summary page, the Chinchilla table.
+# Report items of the plot stage (workflow/rules/plot.smk): figures, the fit summary page, the Chinchilla table.
 FIT_ITEMS = {"fit_summary": "Fit summary", "chinchilla_table": "Chinchilla table"}
 
 

@@ -9,7 +9,7 @@ rule collect:
     log:
         f"{LOGS}/collect.log",
     conda:
-        "../envs/core.yaml"
+        "../../envs/core.yaml"
     shell:
         "python scripts/collect.py --out {output.runs} {input} > {log} 2>&1"
 
@@ -32,7 +32,7 @@ rule fit_scaling_laws:
         out=lambda wc, output: os.path.dirname(output.fits),
     threads: 1
     conda:
-        "../envs/analysis.yaml"
+        "../../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
         "--unit {params.unit} --plan {input.plan} --sweep-targets {params.sweep_targets:q} > {log} 2>&1"
@@ -50,7 +50,7 @@ rule forecast_vs_actual:
     output:
         csv=f"{SWEEP}/forecast_vs_actual.csv",
         summary=f"{SWEEP}/forecast_vs_actual.json",
-        fig=report(f"{SWEEP}/forecast_vs_actual.png", caption="report/forecast_vs_actual.rst", category="Figures",
+        fig=report(f"{SWEEP}/forecast_vs_actual.png", caption="../report/forecast_vs_actual.rst", category="Figures",
                    labels={"figure": "forecast vs actual"}),
         pdf=f"{SWEEP}/forecast_vs_actual.pdf",
     log:
@@ -58,7 +58,7 @@ rule forecast_vs_actual:
     params:
         sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
-        "../envs/plot.yaml"
+        "../../envs/plot.yaml"
     shell:
         "python scripts/forecast_vs_actual.py --dir {params.sweep} --last-output {input.plots} "
         "--last-output {input.fits} > {log} 2>&1"
@@ -77,6 +77,6 @@ rule report_front:
     params:
         sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
-        "../envs/plot.yaml"
+        "../../envs/plot.yaml"
     shell:
         "python scripts/report_front.py --dir {params.sweep} --out {output.front} > {log} 2>&1"

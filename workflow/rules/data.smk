@@ -15,6 +15,6 @@ rule prepare_data:
         mem_mb=4000,
         runtime=60,
     conda:
-        "../envs/train.yaml"
+        "../../envs/train.yaml"
     shell:
         "python scripts/prepare_data.py --plugin {params.plugin} --cfg {params.cfg:q} --out {params.out} > {log} 2>&1"

@@ -13,6 +13,6 @@ rule plan:
         plan_hash=stable_hash(PLAN),
         stash=PLAN_STASH,
     conda:
-        "../envs/core.yaml"
+        "../../envs/core.yaml"
     shell:
         "python scripts/plan.py --from {params.stash} --hash {params.plan_hash} --out {output.plan} > {log} 2>&1"

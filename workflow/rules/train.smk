@@ -38,7 +38,7 @@ rule train_run:
         gpu=TRAIN_RES["gpu"],
         slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
     conda:
-        "../envs/train.yaml"
+        "../../envs/train.yaml"
     shell:
         # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process.
         # flops_fit.slots takes free device slots (CUDA_VISIBLE_DEVICES) first and execs the launcher in turn
