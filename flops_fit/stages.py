@@ -56,10 +56,15 @@ def ensure_data(spec: dict) -> None:
 def fit_scaling_laws(runs, out_dir, analysis: dict, *, unit="tokens", quiet=False, sweep_targets=None, plan=None):
     """Stage fit: fit the scaling laws to a run table (runs.csv or an external CSV/JSONL) and write fits + tables
     (one folder per analysis.group_by value). sweep_targets: the sweep's budgets.targets, used when analysis.targets
-    is null. ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan")."""
+    is null. ``plan``: the plan.json path the runs came from; fits.json records its hash and size ("plan").
+    The predictions (flops_fit.predict: laws chosen out of sample, holdout, rollout, analysis.predict) are computed
+    after each fit, on its runs, and written into the same fits.json: the fit never imports predict."""
     from .fit.session import fit_table
+    from .predict.session import predict_outputs, summary_lines, validate
+    validate(analysis)   # the prediction settings, one line each, before any fitting
     extra = {"plan": plan_info(read_json(plan), plan)} if plan else None
-    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet, extra=extra)
+    results = fit_table(runs, out_dir, analysis, unit=unit, sweep_targets=sweep_targets, quiet=quiet, extra=extra,
+                        fields=predict_outputs, lines=summary_lines)
     return results[0] if len(results) == 1 and not analysis.get("group_by") else results
 
 

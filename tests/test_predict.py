@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flops_fit.fit.session import fit_table
+from flops_fit.fit.result import FitResult
 from flops_fit.predict import evaluate_laws, fit_law, loss_interval, rollout
 from flops_fit.predict.session import parse_predict
+from flops_fit.stages import fit_scaling_laws   # the fit stage: the fit, then its predictions (fits.json)
 
 CHIN = (1.69, 406.4, 410.7, 0.34, 0.28)
 ASYM = (1.69, 11220.0, 63.4, 0.50, 0.20)
@@ -97,8 +98,8 @@ def _table(tmp_path, groups=("a",)):
 class TestHoldout:
     def test_holdout_csv_columns_and_scale(self, tmp_path):
         out = tmp_path / "out"
-        fit_table(_table(tmp_path), out, {"holdout": "budget >= 1e22", "bootstrap": 0, "predict": [{"C": 1e23}]},
-                  quiet=True)
+        fit_scaling_laws(_table(tmp_path), out, {"holdout": "budget >= 1e22", "bootstrap": 0,
+                                                 "predict": [{"C": 1e23}]}, quiet=True)
         h = pd.read_csv(out / "holdout.csv")
         for col in ("N", "D", "loss", "predicted", "lo", "hi", "rel_error", "C", "budget"):
             assert col in h.columns
@@ -119,11 +120,25 @@ class TestHoldout:
         again = predict_from_fits(fits, [{"C": 1e23}, {"N": 1e10, "D": 2e11}])   # from fits.json alone
         assert np.isclose(again[0]["n_star"]["hi"], p["n_star"]["hi"], rtol=1e-9)
         assert again[1]["loss"]["lo"] < again[1]["loss"]["value"] < again[1]["loss"]["hi"]
+        fit = FitResult.load(out / "fits.json")                  # the same, in Python, from the reader object
+        assert fit.predict(C=1e23) == again[0] and fit.predict([{"N": 1e10, "D": 2e11}]) == [again[1]]
+        run = fit.predict(N=1e10, D=2e11)
+        E, A, B, al, be = CHIN
+        assert run["loss"]["lo"] < E + A * 1e10 ** -al + B * 2e11 ** -be < run["loss"]["hi"]   # the true loss
+        assert run["sd_log"]["total"] ** 2 == pytest.approx(sum(run["sd_log"][k] ** 2 for k in
+                                                                ("param", "noise", "misfit")))
+        with pytest.raises(ValueError, match=r"predict\[0\]: keys \['N'\]: give N and D") as e:
+            fit.predict(N=1e10)
+        assert "\n" not in str(e.value)
+        old = FitResult({k: v for k, v in fits.items() if k not in ("laws", "selected_law")}, out / "v2.json")
+        with pytest.raises(ValueError, match="v2.json: no selected law with saved parameters"):
+            old.predict(C=1e23)
 
     def test_one_holdout_file_per_group(self, tmp_path):
         out = tmp_path / "out"
-        fit_table(_table(tmp_path, ("a", "b")), out,
-                  {"holdout": "budget >= 1e22", "group_by": "config", "bootstrap": 0, "rollout": True}, quiet=True)
+        fit_scaling_laws(_table(tmp_path, ("a", "b")), out,
+                         {"holdout": "budget >= 1e22", "group_by": "config", "bootstrap": 0, "rollout": True},
+                         quiet=True)
         for g in ("a", "b"):
             assert len(pd.read_csv(out / g / "holdout.csv")) == 7
             assert (out / g / "rollout.csv").is_file()
@@ -131,7 +146,7 @@ class TestHoldout:
 
     def test_holdout_query_that_matches_nothing_is_one_line(self, tmp_path):
         with pytest.raises(ValueError, match="analysis.holdout 'N > 1e30' matches no run"):
-            fit_table(_table(tmp_path), tmp_path / "o", {"holdout": "N > 1e30", "bootstrap": 0}, quiet=True)
+            fit_scaling_laws(_table(tmp_path), tmp_path / "o", {"holdout": "N > 1e30", "bootstrap": 0}, quiet=True)
 
 
 class TestPredictInputs:
@@ -185,7 +200,7 @@ def test_verify_trains_the_predicted_optimum_on_mock(tmp_path):
     from flops_fit.predict.verify import run_verify
     cfg = load_config(["preset=quick", f"results_dir={tmp_path}", "target=1e20"])
     t = isoflop(sigma=0.005, budgets=(1e17, 1e18, 1e19))
-    fit_table(t, tmp_path / "sweep", {"bootstrap": 0}, quiet=True)
+    fit_scaling_laws(t, tmp_path / "sweep", {"bootstrap": 0}, quiet=True)
     fits = json.loads((tmp_path / "sweep" / "fits.json").read_text())
     v = run_verify(cfg, fits, 1e20, tmp_path / "sweep", tmp_path / "sweep" / "verify.json")
     saved = json.loads((tmp_path / "sweep" / "verify.json").read_text())
@@ -207,7 +222,7 @@ def test_holdout_with_a_five_run_fit_set_uses_a_few_parameter_form(tmp_path):
     path = tmp_path / "grid.csv"
     t.to_csv(path, index=False)
     out = tmp_path / "out"
-    fit_table(path, out, {"holdout": "N >= 1e9 or (D / N > 30 and D / N < 50)", "bootstrap": 0}, quiet=True)
+    fit_scaling_laws(path, out, {"holdout": "N >= 1e9 or (D / N > 30 and D / N < 50)", "bootstrap": 0}, quiet=True)
     s = json.loads((out / "fits.json").read_text())["holdout"]
     h = pd.read_csv(out / "holdout.csv")
     assert s["n_train"] == 5 and s["law"].startswith("shared") and len(h) == 9

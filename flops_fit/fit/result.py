@@ -13,7 +13,14 @@ Prediction API (point estimates, numpy broadcasting over arrays):
     N, D, L = fit.optimum(C)        # N*, D*, L* at compute C (Approach 3; approach="approach2": the power laws)
     fit.a, fit.b                    # the saved exponents (value); fit.estimate("approach3", "a") -> (value, lo, hi)
 
-Numpy only: plots and reports read fits through it without the fitting libraries.
+Prediction intervals (the selected law of fits.json v3 with its misfit terms; docs/predict.md):
+
+    fit.predict(N=1e9, D=2e10)      # {"N", "D", "loss": {value, lo, hi}, "sd_log": {total, param, noise, misfit}}
+    fit.predict(C=1e21)             # {"C", "n_star", "d_star", "l_star"}, each {value, lo, hi}
+    fit.predict([{"N": 1e9, "D": 2e10}, {"C": 1e21}])   # a list, as analysis.predict
+
+Numpy only: plots and reports read fits through it without the fitting libraries. `predict` alone calls up into
+flops_fit.predict (scipy), at call time: importing or loading a fit never loads it.
 """
 from __future__ import annotations
 
@@ -193,3 +200,16 @@ class FitResult:
             return self.laws(C)
         s = self.surface
         return self.compute_model.optimum(s["E"], s["A"], s["B"], s["alpha"], s["beta"], C)
+
+    def predict(self, points=None, **point):
+        """Prediction intervals at the saved level (0.95) from the selected law, no refit: a run's loss at (N, D)
+        (parameters, run-to-run noise and the rollout's misfit at its distance past the fitted runs), or N*, D*, L*
+        at a budget C. One point as keywords (N=, D= or C=) gives one dict; a list of {N, D} / {C} gives a list.
+        Bad points or a fits.json without `laws` (schema v2, or analysis.laws=[]): ValueError, one line."""
+        from flops_fit.predict import predict_from_fits   # the one call up: fit never imports predict at load
+        where = str(self.path) if self.path is not None else "fits.json"
+        if points is None:
+            return predict_from_fits(self.data, [point], where=where)[0]
+        if point:
+            raise ValueError("FitResult.predict: give a list of points or one point as keywords, not both")
+        return predict_from_fits(self.data, points, where=where)

@@ -3,6 +3,10 @@
 `fit_table` reads the table, applies analysis.query, splits by analysis.group_by (one output folder per value,
 plus groups.json listing them), resolves the targets, and writes each fit's outputs.
 
+More fits.json fields: `fields(table, result, analysis, out_dir) -> dict`, a hook the caller passes (the fit stage,
+flops_fit.stages.fit_scaling_laws, passes flops_fit.predict's: laws, holdout, rollout, predictions), and
+`lines(fits) -> list` of what to print about them. The fit itself never imports the packages above it.
+
 Targets: analysis.targets given (any list, also []) is used as is. Left at null it defaults to the sweep's
 budgets.targets for a sweep (sweep_targets), and for an external table to 1, 2 and 3 decades beyond its largest
 budget (analyze.default_targets): the demo config's targets never reach an external table.
@@ -38,8 +42,7 @@ def targets_for(analysis: dict, sweep_targets):
     return None, None
 
 
-def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=None):
-    from flops_fit.predict.session import predict_outputs
+def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=None, fields=None):
     table = load_runs(df, budget_column=analysis.get("budget_column"), budgets=analysis.get("budgets"))
     table.attrs["query"] = analysis.get("query")
     result = analyze(table, targets=targets, targets_rule=rule, unit=unit,
@@ -48,17 +51,17 @@ def _fit_one(df, out_dir, analysis, unit, targets, rule, extra=None, table_note=
                      huber_delta=analysis.get("huber_delta", DELTA),
                      include_near_edge=analysis.get("include_near_edge", False),
                      independent_runs=analysis.get("independent_runs", True))
-    predicted = predict_outputs(table, result, analysis, out_dir)   # laws, selected_law, holdout, rollout, ...
-    write_outputs(result, out_dir, extra={**predicted, **(extra or {})}, table_note=table_note)
+    more = fields(table, result, analysis, out_dir) if fields else {}   # e.g. laws, selected_law, holdout, rollout
+    write_outputs(result, out_dir, extra={**more, **(extra or {})}, table_note=table_note)
     return result
 
 
-def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=None, quiet=False, extra=None) -> list:
+def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=None, quiet=False, extra=None,
+              fields=None, lines=None) -> list:
     """Fit runs (path or DataFrame) under the analysis settings; returns the Analysis objects written.
-    extra: top-level fields added to each fits.json (e.g. "plan", the plan the fit saw)."""
-    from flops_fit.predict.session import validate
+    extra: top-level fields added to each fits.json (e.g. "plan", the plan the fit saw); fields, lines: the hooks
+    of the module docstring (computed per fit, per group)."""
     out_dir = Path(out_dir)
-    validate(analysis)
     df, name = read_table(runs)
     query = analysis.get("query")
     df = select_rows(df, query, name)
@@ -66,8 +69,8 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
     col = analysis.get("group_by")
     if not col:
         df.attrs["source"] = name
-        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra, planning_note(runs))
-        print_result(res, out_dir, quiet)
+        res = _fit_one(df, out_dir, analysis, unit, targets, rule, extra, planning_note(runs), fields)
+        print_result(res, out_dir, quiet, lines)
         return [res]
     if col not in df.columns:
         raise ValueError(f"{name}: analysis.group_by {col!r} is not a column (found {', '.join(map(str, df.columns))})")
@@ -77,7 +80,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
         g.attrs["source"] = f"{name} [{col} == {value!r}]"
         sub = out_dir / _slug(value)
         try:
-            res = _fit_one(g, sub, analysis, unit, targets, rule, extra)
+            res = _fit_one(g, sub, analysis, unit, targets, rule, extra, fields=fields)
         except (ValueError, FitError) as e:   # one bad group does not stop the others
             print(f"error: {e}", file=sys.stderr)
             index.append({"value": str(value), "dir": str(sub), "error": str(e)})
@@ -86,7 +89,7 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
         index.append({"value": str(value), "dir": str(sub), "status": res.status,
                       "approach2": res.approach2.status, "approach3": res.approach3.status,
                       "a_approach2": res.approach2.n_star.exponent, "a_approach3": res.approach3.a})
-        print_result(res, sub, quiet)
+        print_result(res, sub, quiet, lines)
     atomic_write_json(out_dir / "groups.json", json_clean({"schema": "flops-fit/groups/v1", "source": name,
                                                        "group_by": col, "query": query, "groups": index}))
     if not results:
@@ -94,8 +97,8 @@ def fit_table(runs, out_dir, analysis: dict, *, unit="tokens", sweep_targets=Non
     return results
 
 
-def print_result(res, out_dir, quiet=False):
-    """The Chinchilla table and the one-line summary, as ff-analyze prints them."""
+def print_result(res, out_dir, quiet=False, lines=None):
+    """The Chinchilla table and the one-line summary, as ff-analyze prints them (then lines(fits), if given)."""
     if quiet:
         return
     md = Path(out_dir) / "chinchilla_table.md"
@@ -103,8 +106,7 @@ def print_result(res, out_dir, quiet=False):
         print(md.read_text())
     print(summary_line(res), file=sys.stderr)
     fits = Path(out_dir) / "fits.json"
-    if fits.is_file():
-        from flops_fit.predict.session import summary_lines
-        for line in summary_lines(json.loads(fits.read_text())):
+    if lines and fits.is_file():
+        for line in lines(json.loads(fits.read_text())):
             print(line, file=sys.stderr)
     print(f"wrote {out_dir}/fits.json and chinchilla_table.{{md,csv,json}}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The analysis.* prediction settings of one fit: laws chosen out of sample, hold-out, rollout, predictions.
 
-`predict_outputs` is called by flops_fit.fit.session for each fit (each group of analysis.group_by). It writes
+`predict_outputs` is the fit stage's hook (flops_fit.stages.fit_scaling_laws hands it to flops_fit.fit.session's
+fit_table, which calls it after each fit, for each group of analysis.group_by; fit never imports predict). It writes
 holdout.csv / rollout.csv next to fits.json and returns the fits.json fields:
   - `laws`: every candidate law's fit, misfit tau and rollout summary; `selected_law`: the one chosen and why
     (select.py). `approach3` stays the Chinchilla-form fit it always was.
