@@ -51,7 +51,7 @@ def one_seed(truth, sigma, seed):
     train = grid(truth, sigma, seed)
     held = grid(truth, sigma, 10_000 + seed, budgets=HELD)
     ev = evaluate_laws(train)
-    dist = distance(train, held["N"], held["D"], held["C"])
+    dist = distance(train, held["N"], held["D"], held["C"], by_axis=True)
     out = {}
     for name, v in ev["laws"].items():
         iv = loss_interval(v["fit"], held["N"], held["D"], tau=v["tau"], distance=dist)

@@ -20,6 +20,13 @@ from flops_fit.predict.rollout import summarize
 TABLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "porian2024_isoflop.csv"
 
 
+def fmt_tau(tau) -> str:
+    """The misfit tau per rollout axis, e.g. "N 0.117, C 0.0051"."""
+    if isinstance(tau, dict):
+        return ", ".join(f"{k} {v:.3g}" for k, v in tau.items()) or "0"
+    return f"{tau:.3g}"
+
+
 def markdown(df) -> str:
     """A Markdown table (without pandas' optional tabulate dependency)."""
     cols = [str(c) for c in df.columns]
@@ -45,7 +52,7 @@ def main():
                          "median abs err": f"{100 * s['median_abs_rel_error']:.2f} %",
                          "max abs err": f"{100 * s['max_abs_rel_error']:.2f} %", "bias": f"{100 * s['bias']:+.2f} %",
                          "inside 95 %": f"{int(out['inside'].sum())}/{len(out)}",
-                         "misfit tau": f"{s['misfit_tau']:.3g}", "noise sigma": f"{s['noise_sigma']:.3g}",
+                         "misfit tau": fmt_tau(s['misfit_tau']), "noise sigma": f"{s['noise_sigma']:.3g}",
                          "N* rollout: chosen": (s["vertex_rollout"] or {}).get("chosen"),
                          "tau_N (law)": f"{((s['vertex_rollout'] or {}).get('methods', {}).get('law') or {}).get('tau_n', 0):.3g}"})
             for b in s["budgets"]:
@@ -67,7 +74,7 @@ def main():
                          "weighted abs err": f"{100 * s['weighted_abs_rel_error']:.2f} %",
                          "bias": f"{100 * s['weighted_bias']:+.2f} %",
                          "ppl-ratio err": f"{100 * s['weighted_ppl_ratio_error']:.2f} %",
-                         "max abs err": f"{100 * s['max_abs_rel_error']:.2f} %", "misfit tau": f"{v['tau']:.3g}"})
+                         "max abs err": f"{100 * s['max_abs_rel_error']:.2f} %", "misfit tau": fmt_tau(v['tau'])})
     print(f"Porian chinchilla-decay configurations; {time.time() - t0:.0f} s, load {os.getloadavg()[0]:.1f}\n")
     print("Hold-out, per run:\n")
     print(markdown(pd.DataFrame(hold)))

@@ -185,7 +185,7 @@ def test_known_truth_coverage_and_selection_12_seeds():
         v = ev["laws"][ev["selected"]]
         from flops_fit.predict.rollout import distance
         iv = loss_interval(v["fit"], held["N"], held["D"], tau=v["tau"],
-                           distance=distance(t, held["N"], held["D"], held["C"]))
+                           distance=distance(t, held["N"], held["D"], held["C"], by_axis=True))
         inside += list((held["loss"] >= iv["lo"]) & (held["loss"] <= iv["hi"]))
         five += not v["fit"].law.shared
     assert 0.85 <= np.mean(inside) <= 0.995

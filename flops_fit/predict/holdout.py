@@ -78,7 +78,7 @@ def predict_holdout(runs: pd.DataFrame, query: str, *, laws=None, level=LEVEL, i
     pick = ev["laws"][ev["selected"]]
     fit, tau = pick["fit"], pick["tau"]
     held = held[np.isfinite(held["loss"].to_numpy(float))].reset_index(drop=True)
-    dist = distance(used, held["N"], held["D"], held["C"] if "C" in held else None)
+    dist = distance(used, held["N"], held["D"], held["C"] if "C" in held else None, by_axis=True)
     iv = loss_interval(fit, held["N"], held["D"], tau=tau, distance=dist, level=level)
     out = pd.DataFrame({"id": held["id"], "N": held["N"], "D": held["D"], "C": held.get("C"),
                         "budget": held.get("budget"), "loss": held["loss"], "predicted": iv["predicted"],
@@ -86,7 +86,7 @@ def predict_holdout(runs: pd.DataFrame, query: str, *, laws=None, level=LEVEL, i
     out["rel_error"] = out["predicted"] / out["loss"] - 1
     out["inside"] = (out["loss"] >= out["lo"]) & (out["loss"] <= out["hi"])
     out["law"] = ev["selected"]
-    out["distance"] = dist
+    out["distance"] = np.max(np.stack([np.zeros(len(out)), *dist.values()]), axis=0)   # the largest over the axes
     rel = out["rel_error"].to_numpy(float)
     summary = {"query": query, "n_train": int(len(used)), "n_held_out": int(len(out)), "law": ev["selected"],
                "level": level, "median_abs_rel_error": float(np.median(np.abs(rel))) if len(rel) else None,
@@ -113,7 +113,7 @@ def _budget_checks(train, held, fit, tau, level, noise=None) -> tuple:
         if len(np.unique(g["N"])) < 3:
             continue
         first = optimum_interval(fit, compute, [float(b)], level=level)
-        dist = distance(train, first["n_star"]["value"], first["d_star"]["value"], [float(b)])
+        dist = distance(train, first["n_star"]["value"], first["d_star"]["value"], [float(b)], by_axis=True)
         opt = optimum_interval(fit, compute, [float(b)], tau=tau, distance=dist, tau_n=tau_n, level=level)
         n_act, l_act = _vertex(g)
         n, lo = opt["n_star"], opt["l_star"]

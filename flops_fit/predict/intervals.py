@@ -7,8 +7,9 @@ On the log scale a new run's loss is predicted with variance
   - sigma: the run-to-run noise, from seed replicates or robustly from the residuals; its own uncertainty
     enters as a Student-t quantile on its degrees of freedom instead of a normal one;
   - tau * d: the law's misfit, measured out of sample by the rollout on the fitted runs (rollout.misfit_tau): the
-    part of the rollout's errors that v_param + sigma^2 do not explain, growing with the distance d = ln(x / x_max)
+    part of the rollout's errors that v_param + sigma^2 do not cover, growing with the distance d = ln(x / x_max)
     by which the prediction reaches past the fitted runs (0 inside them, where sigma already holds the misfit).
+    Per axis ({axis: tau} with {axis: d}, rollout.distance(by_axis=True)): sqrt(sum over axes of (tau_a d_a)^2).
 The interval is Lhat * exp(+-q sqrt(v)), q = t_{dof}((1 + level) / 2): on the loss's own (linear) scale.
 
 N*, D* at C: N* exp(+-q sqrt(v + tau_N^2)), v the variance of ln N* over parameter draws theta ~ Normal(theta_hat,
@@ -48,6 +49,18 @@ def draws_log_var(draws: dict, N, D):
     return np.var(logp[ok], axis=0, ddof=1)
 
 
+def misfit_sd(tau, distance):
+    """The misfit's log-scale sd: tau * d, or per axis sqrt(sum (tau_a d_a)^2) for dicts {axis: tau}, {axis: d}
+    (a dict tau with one d for all axes: the largest tau_a times d)."""
+    if not isinstance(tau, dict):
+        if isinstance(distance, dict):   # one tau for every axis: the largest distance
+            distance = np.max(np.stack([np.zeros(1), *map(np.atleast_1d, distance.values())]), axis=0)
+        return tau * np.asarray(distance, float)
+    if not isinstance(distance, dict):
+        return max(tau.values(), default=0.0) * np.asarray(distance, float)
+    return np.sqrt(sum((float(t) * np.asarray(distance.get(a, 0.0), float)) ** 2 for a, t in tau.items()))
+
+
 def loss_interval(fit: LawFit, N, D, *, tau=0.0, distance=0.0, level=LEVEL, draws=None) -> dict:
     """Predicted loss at (N, D) with its `level` prediction interval (arrays). tau * distance: the misfit's sd
     (rollout.misfit_tau, rollout.distance). draws: parameter draws for the parameter part instead of the delta
@@ -55,10 +68,11 @@ def loss_interval(fit: LawFit, N, D, *, tau=0.0, distance=0.0, level=LEVEL, draw
     N, D = np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
     pred = fit.predict(N, D)
     v_par = draws_log_var(draws, N, D) if draws is not None else param_log_var(fit, N, D)
-    sd = np.sqrt(v_par + fit.sigma ** 2 + (tau * np.asarray(distance, float)) ** 2)
+    mis = np.broadcast_to(misfit_sd(tau, distance), pred.shape).astype(float)
+    sd = np.sqrt(v_par + fit.sigma ** 2 + mis ** 2)
     q = quantile(level, fit.dof)
     return {"predicted": pred, "lo": pred * np.exp(-q * sd), "hi": pred * np.exp(q * sd), "sd_log": sd,
-            "sd_param": np.sqrt(v_par), "sigma": fit.sigma, "misfit": tau * np.asarray(distance, float), "level": level, "q": q}
+            "sd_param": np.sqrt(v_par), "sigma": fit.sigma, "misfit": mis, "level": level, "q": q}
 
 
 def param_draws(fit: LawFit, n=N_DRAWS, seed=0) -> dict:
@@ -89,6 +103,6 @@ def optimum_interval(fit: LawFit, compute, C, *, tau=0.0, distance=0.0, tau_n=0.
         v = np.nanvar(np.log(Ld), axis=0, ddof=1)
     lo_n, hi_n = N * np.exp(-q * sn), N * np.exp(q * sn)
     lo_d, hi_d = D * np.exp(-q * sdd), D * np.exp(q * sdd)
-    sd = np.sqrt(v + fit.sigma ** 2 + (tau * np.asarray(distance, float)) ** 2)
+    sd = np.sqrt(v + fit.sigma ** 2 + misfit_sd(tau, distance) ** 2)
     return {"C": C, "n_star": {"value": N, "lo": lo_n, "hi": hi_n}, "d_star": {"value": D, "lo": lo_d, "hi": hi_d},
             "l_star": {"value": L, "lo": L * np.exp(-q * sd), "hi": L * np.exp(q * sd)}, "level": level}

@@ -7,7 +7,7 @@ difference: twice the standard error of the per-cut differences (paired on the s
     score(s) - score(b) > 2 SE(per-cut score(s) - score(b)).
 (With one SE, the 5-parameter form won 20 % of 200 seeds on a surface with alpha = beta, docs/predict.md.)
 Between laws with the same number of parameters (objectives, weightings) the lower score wins.
-Each law's misfit tau (rollout.misfit_tau) comes from the same rollout.
+Each law's misfit tau per axis (rollout.misfit_tau) comes from the same rollout.
 """
 import numpy as np
 import pandas as pd
@@ -70,7 +70,7 @@ def evaluate_laws(runs: pd.DataFrame, names=None, *, noise=None, level=LEVEL, lo
     out = {}
     for name in names:
         ro = rollout(runs, name, noise=noise, level=level)
-        tau = misfit_tau(ro)
+        tau = misfit_tau(ro, level)   # {axis: tau}
         fit = fit_law(runs["N"], runs["D"], runs["loss"], name, noise=noise)
         out[name] = {"fit": fit, "tau": tau, "rollout": ro, "score": score(ro),
                      "summary": summarize(ro, tau=0.0, level=level, loss_unit=loss_unit)}

@@ -87,12 +87,13 @@ def predictions(fit, tau, compute, spec, runs, level=LEVEL, tau_n=0.0) -> list:
     for item in spec:
         if "C" in item:
             first = optimum_interval(fit, compute, [item["C"]], level=level)
-            dist = distance(runs, first["n_star"]["value"], first["d_star"]["value"], [item["C"]])
+            dist = distance(runs, first["n_star"]["value"], first["d_star"]["value"], [item["C"]], by_axis=True)
             o = optimum_interval(fit, compute, [item["C"]], tau=tau, distance=dist, tau_n=tau_n, level=level)
             out.append({"C": item["C"], **{k: _est(o[k]["value"][0], o[k]["lo"][0], o[k]["hi"][0])
                                            for k in ("n_star", "d_star", "l_star")}})
         else:
-            dist = distance(runs, [item["N"]], [item["D"]], compute.fpu(np.array([item["N"]])) * item["D"])
+            dist = distance(runs, [item["N"]], [item["D"]], compute.fpu(np.array([item["N"]])) * item["D"],
+                            by_axis=True)
             iv = loss_interval(fit, [item["N"]], [item["D"]], tau=tau, distance=dist, level=level)
             out.append({"N": item["N"], "D": item["D"], "loss": _est(iv["predicted"][0], iv["lo"][0], iv["hi"][0]),
                         "sd_log": {"total": float(iv["sd_log"][0]), "param": float(iv["sd_param"][0]),

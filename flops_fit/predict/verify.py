@@ -27,7 +27,9 @@ def selected(fits: dict, where="fits.json") -> tuple:
     if not law or law.get("status") != "ok" or law.get("theta") is None:
         raise ValueError(f"{where}: no selected law with saved parameters (refit with analysis.laws enabled: the "
                          "default)")
-    return LawFit.from_dict(law), float(law.get("misfit_tau") or 0.0), sel
+    tau = law.get("misfit_tau") or {}
+    tau = {str(k): float(v) for k, v in tau.items()} if isinstance(tau, dict) else float(tau)   # per axis; older: one
+    return LawFit.from_dict(law), tau, sel
 
 
 def fitted_runs(fits: dict) -> pd.DataFrame:
@@ -65,11 +67,11 @@ def plan_verify(cfg: dict, fits: dict, target: float, where="fits.json") -> dict
     spec = exps[0]
     N, D = float(spec["params"]), float(spec["data_units"])
     runs = fitted_runs(fits)
-    dist = distance(runs, [N], [D], [float(spec["flops_planned"])]) if len(runs) else 0.0
+    dist = distance(runs, [N], [D], [float(spec["flops_planned"])], by_axis=True) if len(runs) else {}
     iv = loss_interval(fit, [N], [D], tau=tau, distance=dist, level=LEVEL)
     return {"schema": "flops-fit/verify/v1", "C": float(target), "law": name, "n_star_predicted": n_star,
             "id": spec["id"], "N": N, "D": D, "predicted": float(iv["predicted"][0]), "lo": float(iv["lo"][0]),
-            "hi": float(iv["hi"][0]), "level": LEVEL, "distance": float(np.ravel(dist)[0]), "actual": None,
+            "hi": float(iv["hi"][0]), "level": LEVEL, "distance": max([0.0, *(float(np.ravel(d)[0]) for d in dist.values())]), "actual": None,
             "rel_error": None, "inside": None, "status": "planned", "spec": spec}
 
 
