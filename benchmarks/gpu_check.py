@@ -255,14 +255,16 @@ def part_precision(ctx):
 
 
 def keep(src: Path, dest: Path) -> None:
-    """The small result files of every part (no checkpoints, caches or data)."""
-    import shutil
-    for p in src.rglob("*"):
-        rel = p.relative_to(src)
-        if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".md", ".log", ".png") and \
-                not any(part in (".cache", "ckpt", ".snakemake") or part.startswith("pysource") for part in rel.parts):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, dest / rel)
+    """The small result files of every part (no checkpoints, caches or data), as one archive
+    dest/gpu_check.tar.gz: a copy of a sweep's folders can be deeper than a transfer allows."""
+    import tarfile
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest / "gpu_check.tar.gz", "w:gz") as tar:
+        for p in sorted(src.rglob("*")):
+            rel = p.relative_to(src)
+            if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".md", ".log", ".png") and \
+                    not any(part in (".cache", "ckpt", ".snakemake") or part.startswith("pysource") for part in rel.parts):
+                tar.add(p, arcname=str(rel))
 
 
 def context(dry: bool, tmp: Path, budget_s: float, t_start: float) -> dict:
@@ -289,7 +291,7 @@ def main():
     ap.add_argument("--rpg", default=None, help="runs_per_gpu values of the sweep part, e.g. 2,1 (default)")
     ap.add_argument("--sweep-budgets", default=None, help="the sweep part's budgets, e.g. 2e15,6e15 (default)")
     ap.add_argument("--sweep-batch", type=int, default=None, help="the sweep part's training.batch_size (preset's)")
-    ap.add_argument("--keep", default=None, help="copy the parts' results (json, csv, md, logs, png) to this folder")
+    ap.add_argument("--keep", default=None, help="write the parts' results (json, csv, md, logs, png) to this folder as gpu_check.tar.gz")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
