@@ -33,7 +33,7 @@ def test_unknown_part_is_one_line():
     r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--only", "mfu,speed"], text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert r.returncode == 1 and r.stderr.strip() == "gpu_check: unknown part(s) ['speed']; choose from " \
-        "peak,mfu,small,sweep,precision"
+        "peak,mfu,precision,small,sweep"
 
 
 @pytest.mark.slow
