@@ -1,10 +1,10 @@
 """Fit the LR calibration: a parabola in log LR per cell, then the rule's constants with intervals.
 
-Per cell, loss against x = ln(lr) near its lowest point (up to 5 points centred on the best run) is fitted with
-a parabola; its vertex is the cell's optimum. The optimum's standard error comes from the parabola's covariance
-(the delta method), with the residual variance pooled over all cells. A cell whose best run is its lowest or
-highest multiplier, or whose vertex lies beyond them, is flagged ``edge_low`` / ``edge_high``: its optimum is
-not measured (the next calibration plan extends its multipliers), and it stays out of the rule.
+Per cell, loss against x = ln(lr): the parabola through the best run and its two neighbours gives the cell's
+optimum (its vertex). Its standard error comes from that parabola's covariance (the delta method), with the loss's
+scatter measured as the residual variance of wider parabolas (up to 5 points around the best run) pooled over all
+cells. A cell whose best run is its lowest or highest multiplier is flagged ``edge_low`` / ``edge_high``: its
+optimum is not measured (the next calibration plan extends its multipliers), and it stays out of the rule.
 
 The rule, ln lr* = ln base - exponent_n ln(N / ref_params) + exponent_d ln(D / ref_tokens), is fitted to the
 measured optima by weighted least squares (weights 1 / se^2; the covariance scaled by the reduced chi-square
@@ -32,33 +32,37 @@ class CellFit:
     best_lr: float         # the run with the lowest loss
 
 
+def _parabola(xs, ys):
+    X = np.stack([np.ones_like(xs), xs, xs ** 2], axis=1)
+    coef, *_ = np.linalg.lstsq(X, ys, rcond=None)
+    return coef, float(np.sum((X @ coef - ys) ** 2)), len(xs) - 3, tuple(np.linalg.pinv(X.T @ X).ravel())
+
+
 def fit_cell(lrs, losses) -> CellFit:
-    """The cell's optimum from (lr, loss) pairs; runs without a finite loss (failed, diverged) are left out."""
+    """The cell's optimum from (lr, loss) pairs; runs without a finite loss (failed, diverged) are left out.
+
+    The vertex is the parabola through the best run and its two neighbours (a small model's loss(LR) is far from a
+    parabola over x16, and a wide fit's vertex can land outside the runs). The parabola through up to WINDOW points
+    around the best run measures the scatter about that local shape: its residuals feed the pooled noise."""
     pts = sorted((math.log(lr), y) for lr, y in zip(lrs, losses) if y is not None and math.isfinite(y))
     nan = float("nan")
     if len(pts) < 3:
-        return CellFit("too_few", nan, nan, (nan,) * 3, nan, 0, (nan,) * 9, pts and math.exp(min(pts, key=lambda p: p[1])[0]) or nan)
+        best = math.exp(min(pts, key=lambda p: p[1])[0]) if pts else nan
+        return CellFit("too_few", nan, nan, (nan,) * 3, nan, 0, (nan,) * 9, best)
     x, y = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
     i = int(np.argmin(y))
-    lo = max(0, min(i - WINDOW // 2, len(x) - WINDOW))
-    xs, ys = x[lo:lo + WINDOW], y[lo:lo + WINDOW]
-    X = np.stack([np.ones_like(xs), xs, xs ** 2], axis=1)
-    coef, *_ = np.linalg.lstsq(X, ys, rcond=None)
-    rss = float(np.sum((X @ coef - ys) ** 2))
-    dof = len(xs) - 3
-    xtx_inv = tuple(np.linalg.pinv(X.T @ X).ravel())
     best = float(math.exp(x[i]))
-    if coef[2] <= 0:
+    lo = max(0, min(i - WINDOW // 2, len(x) - WINDOW))
+    _, rss, dof, _ = _parabola(x[lo:lo + WINDOW], y[lo:lo + WINDOW])
+    if i == 0 or i == len(x) - 1:
+        coef, _, _, xtx_inv = _parabola(x[:3] if i == 0 else x[-3:], y[:3] if i == 0 else y[-3:])
+        return CellFit("edge_low" if i == 0 else "edge_high", nan, nan, tuple(float(c) for c in coef), rss, dof,
+                       xtx_inv, best)
+    coef, _, _, xtx_inv = _parabola(x[i - 1:i + 2], y[i - 1:i + 2])
+    if coef[2] <= 0:   # the middle point is the lowest, so only a tie gets here
         return CellFit("no_curvature", nan, nan, tuple(coef), rss, dof, xtx_inv, best)
     xv = -coef[1] / (2 * coef[2])
-    if i == 0 or xv < x[0]:
-        status = "edge_low"
-    elif i == len(x) - 1 or xv > x[-1]:
-        status = "edge_high"
-    else:
-        status = "ok"
-    return CellFit(status, float(math.exp(xv)) if status == "ok" else nan, nan, tuple(float(c) for c in coef),
-                   rss, dof, xtx_inv, best)
+    return CellFit("ok", float(math.exp(xv)), nan, tuple(float(c) for c in coef), rss, dof, xtx_inv, best)
 
 
 def with_noise(cell: CellFit, sigma2: float) -> CellFit:
