@@ -10,8 +10,8 @@ from flops_fit.lr.rule import calibration_path, round_lr, rule_lr
 from flops_fit.plan import plan
 from flops_fit.stages import split_spec
 
-MOCK = ["preset=mock", "budgets.values=[1e17,1e18,1e19]", "planner.sizes=5"]   # 15 runs: measured in ~10 s
-RULE = {"base": 4e-3, "ref_params": 1e8, "ref_tokens": 1e9, "exponent_n": 0.3, "exponent_d": -0.12}
+MOCK = ["mode=mock"]   # the quickstart-sized models: the size table is measured once per module
+RULE = {"base": 1.5e-2, "ref_params": 2e4, "ref_tokens": 1e6, "exponent_n": 0.3, "exponent_d": -0.12}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ class TestCalibratedPlan:
         with pytest.raises(SystemExit) as e:
             plan_main(MOCK + [f"results_dir={results}", "sweep=uncalibrated", "training.lr=calibrated"])
         err = capsys.readouterr().err.strip()
-        assert e.value.code == 2 and len(err.splitlines()) == 1
+        assert e.value.code == 2 and len(err.splitlines()) == 1, err
         assert "lr_calibration.json" in err and "calibrate_lr" in err
 
 
@@ -114,6 +114,6 @@ class TestCalibrationPlan:
         from flops_fit.cli import plan_main
         with pytest.raises(SystemExit) as e:
             plan_main(MOCK + [f"results_dir={results}", "sweep=badmult", f"lr_calibration.multipliers={value}"])
-        err = capsys.readouterr().err.strip()
-        assert e.value.code == 2 and len(err.splitlines()) == 1, err
-        assert "lr_calibration.multipliers" in err and words in err
+        err = [x for x in capsys.readouterr().err.splitlines() if "error" in x]   # warnings may come first
+        assert e.value.code == 2 and len(err) == 1, err
+        assert "lr_calibration.multipliers" in err[0] and words in err[0]

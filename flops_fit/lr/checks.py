@@ -1,6 +1,6 @@
 """Plan checks of the LR settings (flops_fit.plancheck): one line each, before anything trains."""
 from flops_fit.config import ConfigError
-from flops_fit.plancheck import REFUSE, Finding, register
+from flops_fit.plancheck import REFUSE, WARN, Finding, register
 
 
 def settings_findings(cfg: dict) -> list:
@@ -34,3 +34,25 @@ def refuse_settings(cfg: dict) -> None:
     found = settings_findings(cfg)
     if found:
         raise ConfigError(found[0].line)
+
+
+@register
+def lr_calibrated(cfg, plan):
+    """With training.lr=calibrated: what the calibration itself flagged (edge cells, a poor full-length check)."""
+    if cfg["training"]["lr"] != "calibrated":
+        return []
+    from .rule import load_calibration
+    cal = load_calibration(cfg)   # the plan was made from it, so it is there and has a rule
+    out = []
+    if cal.get("edge_cells"):
+        out.append(Finding(WARN, "lr_calibration.extend",
+                           f"training.lr=calibrated: the rule leaves out {len(cal['edge_cells'])} cells whose optimum "
+                           "is at the edge of their multipliers; rerun `snakemake calibrate_lr` to extend them "
+                           "(lr_calibration.extend)"))
+    ratio = (cal.get("full_length_check") or {}).get("measured_over_rule")
+    if ratio and not 0.5 <= ratio <= 2.0:
+        out.append(Finding(WARN, "lr_calibration.step_fraction",
+                           f"training.lr=calibrated: at full length the checked cell's optimum LR is {ratio:.2g}x the "
+                           "rule's; the truncated runs extrapolate poorly to the sweep's lengths (a larger "
+                           "lr_calibration.step_fraction costs more and extrapolates less)"))
+    return out

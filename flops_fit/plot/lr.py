@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib import ticker
 
 from . import theme
 
@@ -28,8 +29,11 @@ def plot_calibration(cal: dict, out) -> Path:
             top = np.nanmax(ys) if ok.any() else 1.0
             ax.plot(lrs[~ok], np.full((~ok).sum(), top), "v", mfc="none", mec=theme.DIVERGED_COLOR, label="diverged/failed")
         coef = c.get("parabola") or [None] * 3
-        if all(v is not None for v in coef) and coef[2] > 0:
-            x = np.linspace(math.log(lrs.min()), math.log(lrs.max()), 100)
+        if all(v is not None for v in coef) and coef[2] > 0 and ok.sum() >= 3:
+            xs = np.sort(np.log(lrs[ok]))   # drawn over the three runs it passes through (the best and its neighbours)
+            i = int(np.argmin(np.abs(xs - math.log(c["best_lr"]))))
+            j = min(max(i - 1, 0), len(xs) - 3)
+            x = np.linspace(xs[j], xs[j + 2], 60)
             ax.plot(np.exp(x), coef[0] + coef[1] * x + coef[2] * x ** 2, "-", color=theme.APPROACH["approach3"]["color"],
                     lw=1.0, label="parabola in log LR")
         if c.get("lr_opt"):
@@ -38,6 +42,7 @@ def plot_calibration(cal: dict, out) -> Path:
             ax.axvline(c["rule_lr"], color=theme.APPROACH["approach2"]["color"], ls="--", lw=1.0, label="fitted rule")
         ax.axvline(c["prior_lr"], color="0.6", ls="-", lw=0.6, label="prior rule (x1)")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         flag = "" if c["status"] == "ok" else f" [{c['status']}]"
         length = "full length" if c.get("full_length") else f"{c['steps']}/{c['steps_cell']} steps"
         ax.set_title(f"N {c['params']:.3g}, D {c['tokens']:.3g} ({length}){flag}", fontsize=7)
