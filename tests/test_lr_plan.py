@@ -10,7 +10,7 @@ from flops_fit.lr.rule import calibration_path, round_lr, rule_lr
 from flops_fit.plan import plan
 from flops_fit.stages import split_spec
 
-MOCK = ["mode=mock"]   # the quickstart-sized models: the size table is measured once per module
+MOCK = ["mode=mock", "model.size.max=128"]   # the quickstart-sized models: a small size table, measured once per module
 RULE = {"base": 1.5e-2, "ref_params": 2e4, "ref_tokens": 1e6, "exponent_n": 0.3, "exponent_d": -0.12}
 
 

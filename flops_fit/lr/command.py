@@ -11,10 +11,10 @@ import sys
 
 
 def main(argv=None):
-    from flops_fit.cli import _HELP_OVERRIDES, _run
+    from flops_fit.cli import script
     ap = argparse.ArgumentParser(prog="ff-calibrate", description="Calibrate the LR rule in N and D on truncated runs "
                                  "before the sweep (docs/training.md); then train the sweep with training.lr=calibrated.")
-    ap.add_argument("overrides", nargs="*", help=_HELP_OVERRIDES)
+    ap.add_argument("overrides", nargs="*", help="config overrides key=value, as for ff-plan (e.g. preset=quickstart)")
     ap.add_argument("--dry-run", action="store_true", help="print the calibration plan and stop")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per run")
     args = ap.parse_args(argv)
@@ -51,7 +51,7 @@ def main(argv=None):
                 break
         print(summary(cal))
         print(f"wrote {calibration_path(cfg)} and {sweep / FIGURE}; train the sweep with training.lr=calibrated")
-    _run(go)
+    script(go)
 
 
 if __name__ == "__main__":
