@@ -39,7 +39,7 @@ def refuse_settings(cfg: dict) -> None:
 @register
 def lr_calibrated(cfg, plan):
     """With training.lr=calibrated: what the calibration itself flagged (edge cells, a poor full-length check)."""
-    if cfg["training"]["lr"] != "calibrated":
+    if (cfg.get("training") or {}).get("lr") != "calibrated":
         return []
     from .rule import load_calibration
     cal = load_calibration(cfg)   # the plan was made from it, so it is there and has a rule

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-LEVEL = 0.95
+from flops_fit.constants import LEVEL
+
 WINDOW = 5   # points around the best run the parabola sees
 
 

@@ -54,6 +54,7 @@ rule lr_calibration_run:
     resources:
         mem_mb=TRAIN_RES["mem_mb"],
         gpu=TRAIN_RES["gpu"],
+        device_slots=1,  # as train_run's (common.smk's DEVICE_SLOTS)
         slurm_extra=SLURM_EXTRA,
     conda:
         "../../envs/train.yaml"
