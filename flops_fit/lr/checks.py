@@ -4,7 +4,9 @@ from flops_fit.plancheck import REFUSE, WARN, Finding, register
 
 
 def settings_findings(cfg: dict) -> list:
-    s = cfg.get("lr_calibration") or {}
+    s = cfg.get("lr_calibration")
+    if not s:   # a partial config (a check called on its own) has no calibration settings to judge
+        return []
     ms = s.get("multipliers") or []
     out = []
     bad = [m for m in ms if not m > 0]

@@ -6,10 +6,10 @@ import sys
 from flops_fit import preflight
 from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import snakemake_overrides, stable_hash
+from flops_fit.lr.grid import calibration_overrides
 from flops_fit.plan import sweep_dir
 from flops_fit.slots import job_limit
 from flops_fit.stages import split_spec
-from flops_fit.lr.grid import calibration_overrides
 
 # Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
