@@ -109,6 +109,10 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         "pipeline": None if pipe is None else {k: pipe[k] for k in
                                                ("dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "notes", "cached")},
     }
+    from .lr_line import calibration_line
+    out["lr_calibration"] = calibration_line(
+        cfg, plan, lambda e: experiment_forecast(e, model, limit, comp_model),
+        lambda r, pr: _totals(r, pr, par["jobs"], devices_per_job, price), log=log)
     for key, module, func in SECTIONS:
         out[key] = run_section(module, func, cfg, plan, log=log)
     out["forecast_s"] = time.perf_counter() - t0
