@@ -18,6 +18,7 @@ include: "workflow/rules/plan.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/adaptive.smk"  # planner.adaptive / planner.extend only; defines nothing otherwise
+include: "workflow/rules/wsd.smk"  # planner.schedule: wsd only (chained cells, compute.json); defines nothing otherwise
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/plot.smk"
 include: "workflow/rules/timing.smk"
@@ -36,6 +37,7 @@ rule all:
         rules.plot.output.plots,
         rules.forecast_vs_actual.output.csv,
         rules.report_front.output.front,
+        WSD_TARGETS,  # <sweep>/compute.json of a WSD sweep (workflow/rules/wsd.smk); none otherwise
     default_target: True
 
 

@@ -142,6 +142,9 @@ def plan(cfg: dict) -> dict:
     prior optimum). An adaptive sweep (planner.adaptive, flops_fit.adaptive) plans its later budgets from earlier
     results instead, but this function still returns the prior grid for all budgets: what the forecast uses."""
     ctx = PlanContext(cfg)
+    from .wsd.plan import plan_ladder, uses_ladder
+    if uses_ladder(cfg):  # planner.schedule: wsd or planner.ladder (docs/wsd.md): one size ladder for all budgets
+        return plan_ladder(cfg, ctx)
     experiments, dropped = [], []
     for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
         exps, drop = ctx.points(budget, ctx.prior_targets(budget))
