@@ -213,6 +213,8 @@ def format_plan(p: dict) -> str:
         rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
         rows += [f"epochs: planned {unit} / the training split's {corpus:,}" if corpus else
                  "epochs: ? until the data is prepared"]  # the warning above 4 epochs is a plan check (plancheck)
+    if p.get("wsd"):  # planner.schedule: wsd (flops_fit.wsd.plan): what the schedule saves
+        rows.append(p["wsd"]["line"])
     from .plancheck import exact
     for d in p["dropped"]:
         rows.append(f"dropped: budget {exact(d['budget_flops'])}, target N {d['target_params']:.3g}: {d['reason']}")

@@ -57,11 +57,27 @@ def plan_ladder(cfg: dict, ctx) -> dict:
         exps, drop = ctx.points(b, targets)
         experiments += exps
         dropped += drop
+    out = {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
     if schedule_of(cfg) == "wsd":
-        experiments, more = wsd_cells(cfg, experiments)
-        dropped += more
+        out["experiments"], more = wsd_cells(cfg, experiments)
+        out["dropped"] += more
+        out["wsd"] = saving(out["experiments"], budgets)
     ctx.table.save()
-    return {"sweep": cfg["sweep"], "experiments": experiments, "dropped": dropped}
+    return out
+
+
+def saving(cells: list, budgets: list) -> dict:
+    """What the plan trains against the same cells as cosine runs, and the floor 1 - 1/r of that ratio."""
+    total = sum(e["wsd"]["flops_added"] for e in cells)
+    cosine = sum(e["flops_planned"] for e in cells)
+    spacing = max((b / a for a, b in zip(budgets, budgets[1:])), default=None)
+    ratio = total / cosine if cosine else None
+    floor = 1.0 - 1.0 / spacing if spacing else None
+    line = (f"WSD-S: {len(cells)} cells on {len({stable_hash(e['size']) for e in cells})} sizes train "
+            f"{total:.3g} FLOPs, {ratio:.2f}x of the same cells as cosine runs ({cosine:.3g})"
+            + (f"; budgets {spacing:.3g}x apart, floor 1 - 1/r = {floor:.2f}" if spacing else "")) if cells else ""
+    return {"total_flops": total, "cosine_grid_flops": cosine, "ratio": ratio, "spacing": spacing, "floor": floor,
+            "line": line}
 
 
 def wsd_cells(cfg: dict, cosine: list) -> tuple:

@@ -15,11 +15,12 @@ def load_parent(spec: dict, run_dir, accelerator) -> dict:
     """Load the parent's final state; return the info the trainer resumes from (its own wall time starts at 0)."""
     w = spec["wsd"]
     parent_dir = Path(run_dir).parent / w["parent"]
-    m, _ = check_result(parent_dir)
+    m, problem = check_result(parent_dir)
     if m is None or m.get("status") != "completed":
         # recorded as this cell's failure (the sweep goes on); the parent's own metrics.json says why
-        raise RuntimeError(f"parent cell {w['parent']} has no completed result "
-                           f"({'status ' + m['status'] if m else 'no metrics.json'}), so this cell cannot continue it")
+        why = f"status {m['status']}" if m else (problem or "no metrics.json")
+        raise RuntimeError(f"parent cell {w['parent']} has no completed result ({why}), so this cell cannot "
+                           "continue it")
     spec_path = parent_dir / "spec.json"
     parent_fp = fingerprint(read_json(spec_path)) if spec_path.is_file() else ""
     info = Checkpointer(parent_dir / "ckpt", accelerator, parent_fp).load()
