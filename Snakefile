@@ -56,6 +56,10 @@ onsuccess:
             from flops_fit.report.answer import terminal_answer
 
             print("\n".join(terminal_answer(SWEEP)))
+            if os.path.isfile(f"{SWEEP}/compute.json"):  # a WSD sweep: what it trained against the cosine grid
+                from flops_fit.wsd.compute import saving_line
+
+                print(saving_line(json.load(open(f"{SWEEP}/compute.json"))))
         except Exception as e:  # the results are written; only the summary failed
             print(f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
                   f"python -m flops_fit.report.answer --dir {SWEEP}")
