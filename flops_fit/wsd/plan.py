@@ -30,8 +30,10 @@ def refuse_combinations(cfg: dict) -> None:
     if schedule_of(cfg) != "wsd":
         return
     for key in REFUSED:
-        if cfg["planner"].get(key):
-            raise ConfigError(f"planner.{key}={cfg['planner'][key]} cannot be combined with planner.schedule=wsd "
+        value = cfg["planner"].get(key)
+        if value:
+            value = str(value).lower() if isinstance(value, bool) else value
+            raise ConfigError(f"planner.{key}={value} cannot be combined with planner.schedule=wsd "
                               f"(a steered or replicated WSD sweep is not designed yet): set planner.{key} to "
                               f"{'false' if key == 'adaptive' else 0}, or planner.schedule=cosine")
 
