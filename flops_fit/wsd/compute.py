@@ -17,7 +17,7 @@ def cell_fields(spec: dict, out: dict) -> dict:
     """What a WSD cell's metrics.json adds to the ordinary fields (flops_fit.runner)."""
     w = spec["wsd"]
     return {"schedule": "wsd", "flops_added": float(out.get("flops_executed") or 0.0),
-            "flops_inherited": float(out.get("flops_inherited", w["flops_inherited"] if out.get("data_units") else 0.0)),
+            "flops_inherited": float(out.get("flops_inherited") or 0.0),  # the trainer's (a failed cell: 0)
             "cell": w["cell"], "parent": w["parent"], "cooldown_steps": w["decay_steps"],
             "under_floor": w["under_floor"], "cosine_id": w["cosine_id"]}
 
