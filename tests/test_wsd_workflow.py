@@ -14,7 +14,7 @@ from test_workflow import job_counts
 B5 = "budgets.values=[1e18,2e18,4e18,8e18,1.6e19]"
 
 
-@pytest.mark.slow  # ~12 CPU-s: plans, simulates and fits 23 cells in-process
+@pytest.mark.slow  # ~12 CPU-s (26 s at load 10): plans, simulates and fits 23 cells in-process
 def test_wsd_cells_pass_collect_and_fit_unchanged(tmp_path):
     cfg, p, sdir = run_mock_sweep(tmp_path, "preset=mock", B5, "planner.schedule=wsd", "analysis.bootstrap=0",
                                   "analysis.laws=[]")
@@ -30,12 +30,13 @@ def test_wsd_cells_pass_collect_and_fit_unchanged(tmp_path):
     assert s["total_flops"] == pytest.approx(p["wsd"]["total_flops"]) and s["ratio"] <= 0.6
 
 
-@pytest.mark.slow  # ~40 s: three Snakemake runs of a mock WSD sweep
+@pytest.mark.slow  # ~60 s at load 5 on 2 cores: Snakemake runs a mock WSD sweep, a rerun and an extension
 def test_workflow_chains_cells_reruns_nothing_and_extends_without_retraining(workflow_copy):
     wf = workflow_copy
     base = ["--cores", "2", "--config", "preset=mock", "planner__schedule=wsd"]
-    small = base + ["overrides=budgets.values=[1e18,2e18,4e18] planner.sizes=5 analysis.bootstrap=20"]
-    large = base + ["overrides=budgets.values=[1e18,2e18,4e18,8e18] planner.sizes=5 analysis.bootstrap=20"]
+    fast = "planner.sizes=5 analysis.bootstrap=0 analysis.laws=[]"
+    small = base + [f"overrides=budgets.values=[1e18,2e18,4e18] {fast}"]
+    large = base + [f"overrides=budgets.values=[1e18,2e18,4e18,8e18] {fast}"]
     r = snakemake(wf, *small)
     assert r.returncode == 0, r.stdout[-3000:]
     sweep = wf / "results" / "gpt-pysource-mock"
@@ -59,7 +60,7 @@ def test_workflow_chains_cells_reruns_nothing_and_extends_without_retraining(wor
     to_train = set(re.findall(r"output: results/gpt-pysource-mock/runs/(C[^/]+)/metrics.json", r.stdout))
     assert counts.get("train_wsd_cell") == len(to_train) > 0 and "train_run" not in counts, counts
     assert all(i.startswith("C8e18-") for i in to_train), to_train
-    r = snakemake(wf, *large)
+    r = snakemake(wf, "results/gpt-pysource-mock/compute.json", *large)  # the new cells (the fit ran above)
     assert r.returncode == 0, r.stdout[-3000:]
     assert all(p.stat().st_mtime_ns == t for p, t in done.items())  # no cell retrained
     new = json.loads((sweep / "plan.json").read_text())["experiments"]
