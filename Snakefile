@@ -24,6 +24,7 @@ include: "workflow/rules/plot.smk"
 include: "workflow/rules/timing.smk"
 include: "workflow/rules/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
 include: "workflow/rules/verify.smk"  # `snakemake verify --config target=<C>`: one run at the predicted optimum
+include: "workflow/rules/lr.smk"  # `snakemake calibrate_lr`: the LR rule in N and D, fitted before the sweep
 
 
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)
