@@ -117,3 +117,10 @@ def test_budgets_far_apart_get_a_warning_with_the_floor(results):
     cfg = cfg_of(results, "budgets.values=[1e17,1e18,1e19]", "planner.schedule=wsd")
     lines = [f.line for f in plancheck.run(cfg, plan(cfg)) if "1 - 1/r = 0.90" in f.line]
     assert len(lines) == 1 and "budgets.values" in lines[0]
+
+
+def test_one_run_has_one_peak_rate_under_a_rule_in_n_and_d(results):
+    p = plan(cfg_of(results, "budgets.values=[1e18,2e18,4e18]", "planner.schedule=wsd", "training.lr.exponent_d=0.2"))
+    by_id = {e["id"]: e for e in p["experiments"]}
+    chained = [e for e in p["experiments"] if e["wsd"]["parent"]]
+    assert chained and all(e["training"]["lr"] == by_id[e["wsd"]["parent"]]["training"]["lr"] for e in chained)

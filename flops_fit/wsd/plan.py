@@ -112,7 +112,8 @@ def wsd_cells(cfg: dict, cosine: list) -> tuple:
 
 
 def _cell(cfg, cos, root, parent, k, warmup, prefix, c, cool, factor) -> dict:
-    """One cell's spec: the cosine cell's spec with the WSD-S schedule of its run up to here."""
+    """One cell's spec: the cosine cell's spec with the WSD-S schedule of its run up to here. A run has one peak
+    rate: the LR rule's rate for the first cell (a rule in N and D would give each cell another), x wsd_lr_factor."""
     ups, fpu = cos["units_per_step"], cos["flops_per_unit"]
     schedule = {"name": "wsd", "warmup": warmup, "decays": decays(prefix), "shape": cool["shape"],
                 "lr_factor": factor, "root": root["config_hash"]}
@@ -120,7 +121,7 @@ def _cell(cfg, cos, root, parent, k, warmup, prefix, c, cool, factor) -> dict:
         schedule["mock_penalty"] = cool["mock_penalty"]
     h = stable_hash({"cell": cos["config_hash"], "schedule": schedule})
     spec = dict(cos, id=f"C{fmt_sci(cos['budget_flops'])}-N{fmt_sci(cos['params'])}-wsd-{h}", config_hash=h,
-                seed=root["seed"], training=dict(cos["training"], lr=cos["training"]["lr"] * factor))
+                seed=root["seed"], training=dict(cos["training"], lr=root["training"]["lr"] * factor))
     spec["schedule"] = "wsd"
     spec["wsd"] = {**schedule, "cell": k, "start": c.start, "decay_steps": c.decay, "under_floor": c.under_floor,
                    "min_steps": cool["min_steps"], "fraction": cool["fraction"],
