@@ -25,6 +25,9 @@ def true_exponents(mock: dict) -> dict:
 
 def simulate(spec: dict) -> dict:
     """The metrics fields real training would report, from the mock surface."""
+    if spec.get("wsd"):  # a WSD cell: the surface plus a stated cooldown penalty (flops_fit.wsd.mock)
+        from .wsd.mock import simulate_cell
+        return simulate_cell(spec)
     m = spec["mock"]
     rng = np.random.default_rng(spec["seed"])
     loss = float(surface_loss(spec["params"], spec["data_units"], **m) * math.exp(m["noise"] * rng.standard_normal()))

@@ -144,6 +144,9 @@ def plan(cfg: dict) -> dict:
     prior optimum). An adaptive sweep (planner.adaptive, flops_fit.adaptive) plans its later budgets from earlier
     results instead, but this function still returns the prior grid for all budgets: what the forecast uses."""
     ctx = PlanContext(cfg)
+    from .wsd.plan import plan_ladder, uses_ladder
+    if uses_ladder(cfg):  # planner.schedule: wsd or planner.ladder (docs/wsd.md): one size ladder for all budgets
+        return plan_ladder(cfg, ctx)
     experiments, dropped = [], []
     for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
         exps, drop = ctx.points(budget, ctx.prior_targets(budget))
@@ -214,6 +217,8 @@ def format_plan(p: dict) -> str:
         rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
         rows += [f"epochs: planned {unit} / the training split's {corpus:,}" if corpus else
                  "epochs: ? until the data is prepared"]  # the warning above 4 epochs is a plan check (plancheck)
+    if p.get("wsd"):  # planner.schedule: wsd (flops_fit.wsd.plan): what the schedule saves
+        rows.append(p["wsd"]["line"])
     from .plancheck import exact
     for d in p["dropped"]:
         rows.append(f"dropped: budget {exact(d['budget_flops'])}, target N {d['target_params']:.3g}: {d['reason']}")
