@@ -18,11 +18,13 @@ include: "workflow/rules/plan.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/adaptive.smk"  # planner.adaptive / planner.extend only; defines nothing otherwise
+include: "workflow/rules/wsd.smk"  # planner.schedule: wsd only (chained cells, compute.json); defines nothing otherwise
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/plot.smk"
 include: "workflow/rules/timing.smk"
 include: "workflow/rules/forecast.smk"  # `snakemake forecast`: never a dependency of training or of `all`
 include: "workflow/rules/verify.smk"  # `snakemake verify --config target=<C>`: one run at the predicted optimum
+include: "workflow/rules/lr.smk"  # `snakemake calibrate_lr`: the LR rule in N and D, fitted before the sweep
 
 
 report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/front.rst (rule report_front)
@@ -36,6 +38,7 @@ rule all:
         rules.plot.output.plots,
         rules.forecast_vs_actual.output.csv,
         rules.report_front.output.front,
+        WSD_TARGETS,  # <sweep>/compute.json of a WSD sweep (workflow/rules/wsd.smk); none otherwise
     default_target: True
 
 
@@ -54,6 +57,10 @@ onsuccess:
             from flops_fit.report.answer import terminal_answer
 
             print("\n".join(terminal_answer(SWEEP)))
+            if os.path.isfile(f"{SWEEP}/compute.json"):  # a WSD sweep: what it trained against the cosine grid
+                from flops_fit.wsd.compute import saving_line
+
+                print(saving_line(json.load(open(f"{SWEEP}/compute.json"))))
         except Exception as e:  # the results are written; only the summary failed
             print(f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
                   f"python -m flops_fit.report.answer --dir {SWEEP}")

@@ -25,9 +25,15 @@ def true_exponents(mock: dict) -> dict:
 
 def simulate(spec: dict) -> dict:
     """The metrics fields real training would report, from the mock surface."""
+    if spec.get("wsd"):  # a WSD cell: the surface plus a stated cooldown penalty (flops_fit.wsd.mock)
+        from .wsd.mock import simulate_cell
+        return simulate_cell(spec)
     m = spec["mock"]
     rng = np.random.default_rng(spec["seed"])
     loss = float(surface_loss(spec["params"], spec["data_units"], **m) * math.exp(m["noise"] * rng.standard_normal()))
+    if spec.get("mock_lr"):   # an LR calibration run: a known loss(LR) (flops_fit.lr.synthetic)
+        from flops_fit.lr.synthetic import lr_loss_factor
+        loss *= lr_loss_factor(spec)
     return {
         "status": "completed", "final_loss": loss, "steps": spec["steps"], "data_units": spec["data_units"],
         "flops_executed": spec["data_units"] * spec["flops_per_unit"], "wall_s": 0.0, "units_per_s": None,

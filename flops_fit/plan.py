@@ -17,6 +17,7 @@ import numpy as np
 
 from .config import stable_hash
 from .flops import SizeTable, knob_for_params
+from .lr import identity_lr, run_lr
 from .plugins import load_plugins
 
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
@@ -41,9 +42,10 @@ def sweep_dir(cfg: dict) -> Path:
     return Path(cfg["results_dir"]) / cfg["sweep"]
 
 
-def peak_lr(training: dict, params: int) -> float:
-    lr = training["lr"]
-    return float(lr["base"] * (lr["ref_params"] / params) ** lr["exponent"])
+def peak_lr(training: dict, params: int, tokens: float = 1.0) -> float:
+    """A rule's peak LR at (N, D) (flops_fit.lr.rule); the planner uses flops_fit.lr.run_lr, which also reads a calibration."""
+    from .lr import rule_lr
+    return rule_lr(training["lr"], params, tokens)
 
 
 def prior_params(table: SizeTable, budget: float, units_per_param: float, size: dict) -> float:
@@ -142,6 +144,9 @@ def plan(cfg: dict) -> dict:
     prior optimum). An adaptive sweep (planner.adaptive, flops_fit.adaptive) plans its later budgets from earlier
     results instead, but this function still returns the prior grid for all budgets: what the forecast uses."""
     ctx = PlanContext(cfg)
+    from .wsd.plan import plan_ladder, uses_ladder
+    if uses_ladder(cfg):  # planner.schedule: wsd or planner.ladder (docs/wsd.md): one size ladder for all budgets
+        return plan_ladder(cfg, ctx)
     experiments, dropped = [], []
     for budget in sorted(set(float(b) for b in cfg["budgets"]["values"])):
         exps, drop = ctx.points(budget, ctx.prior_targets(budget))
@@ -164,8 +169,10 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
         identity["mock"] = cfg["mock"]
     if replicate:  # only replicates carry it: every existing experiment keeps its id
         identity["replicate"] = int(replicate)
+    lr, lr_source = run_lr(cfg, params, steps * units_per_step)  # flops_fit.lr: the rule in N and D, or calibrated
+    identity["training"] = dict(result_training, lr=identity_lr(cfg["training"]["lr"], lr))  # the id follows the LR
     h = stable_hash(identity)
-    training = dict(cfg["training"], lr=peak_lr(cfg["training"], params))
+    training = dict(cfg["training"], lr=lr)
     spec = {
         "id": f"C{fmt_sci(budget)}-N{fmt_sci(params)}-{h}",
         "sweep": cfg["sweep"], "budget_flops": budget, "target_params": target, "params": params, "size": size,
@@ -173,7 +180,7 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
         "data_units": steps * units_per_step, "flops_planned": steps * units_per_step * fpu,
         **common, "training": training,
         "seed": (cfg["seed"] * 1_000_003 + int(h, 16)) % 2**31,
-        "config_hash": h,
+        "config_hash": h, "lr_source": lr_source,   # bookkeeping: out of the id and of the job's params
     }
     if cfg["mode"] == "mock":
         spec["mock"] = dict(cfg["mock"])
@@ -210,6 +217,8 @@ def format_plan(p: dict) -> str:
         rows.append("FLOPs per unit: measured forward+backward on the meta device; attention counted as full matmuls.")
         rows += [f"epochs: planned {unit} / the training split's {corpus:,}" if corpus else
                  "epochs: ? until the data is prepared"]  # the warning above 4 epochs is a plan check (plancheck)
+    if p.get("wsd"):  # planner.schedule: wsd (flops_fit.wsd.plan): what the schedule saves
+        rows.append(p["wsd"]["line"])
     from .plancheck import exact
     for d in p["dropped"]:
         rows.append(f"dropped: budget {exact(d['budget_flops'])}, target N {d['target_params']:.3g}: {d['reason']}")

@@ -175,3 +175,4 @@ def epochs(cfg, plan):
     """Runs that would read their training data more than ~4 times (flops_fit.epochs)."""
     from .epochs import check_epochs
     return [Finding(WARN, "budgets.values", line) for line in check_epochs(cfg, plan)]
+from flops_fit.wsd import checks as _wsd_checks  # noqa: E402,F401  (registers the WSD sweep's checks)

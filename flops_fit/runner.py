@@ -137,6 +137,9 @@ def _run(spec, run_dir, threads) -> dict:
         "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # the devices the run trained on (flops_fit.slots)
         **utilization(out, spec["mode"]),
     }
+    if spec.get("wsd"):  # a WSD cell (docs/wsd.md): its schedule and the FLOPs it added and inherited
+        from .wsd.compute import cell_fields
+        metrics.update(cell_fields(spec, out))
     if is_main:
         atomic_write_json(run_dir / "spec.json", spec)
         atomic_write_json(run_dir / METRICS, metrics)

@@ -27,6 +27,7 @@ def plan_info(p: dict, path=None) -> dict:
 def split_spec(spec: dict):
     """(result-relevant spec, bookkeeping options): only the first decides whether a job must rerun."""
     core = dict(spec, training={k: v for k, v in spec["training"].items() if k not in NON_RESULT_TRAINING_KEYS})
+    core.pop("lr_source", None)  # where the LR came from (rule | calibrated): the LR itself is in training
     runtime = {k: v for k, v in spec["training"].items() if k in NON_RESULT_TRAINING_KEYS}
     return core, runtime
 

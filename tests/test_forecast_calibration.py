@@ -164,3 +164,33 @@ class TestMemoryFlag:
         assert fc["totals"]["all_fit_memory"] and fc["memory_limit_mb"] > 1000
         assert "available RAM" in fc["memory_limit_source"] or "GPU" in fc["memory_limit_source"]
         json.dumps(fc)  # JSON-able
+
+
+class TestLRCalibrationLine:
+    def test_the_calibration_is_priced_on_its_own_line(self, quickstart, monkeypatch):
+        """`snakemake calibrate_lr`'s runs are timed by the sweep's time model, apart from the sweep's totals."""
+        monkeypatch.setattr(cal, "_measure", synthetic_measure([]))
+        cfg, p = quickstart
+        fc = build_forecast(cfg, p, log=str)
+        line = fc["lr_calibration"]
+        from flops_fit.lr.grid import calibration_plan
+        cp = calibration_plan(cfg, p)
+        assert line["status"] == "ok" and line["runs"] == len(cp["experiments"]) > 0
+        assert line["flops"] == pytest.approx(cp["flops"]) and 0 < line["flops_fraction"] < 0.3
+        assert fc["totals"]["flops"] == pytest.approx(sum(e["flops_planned"] for e in p["experiments"]))
+        assert 0 < line["totals"]["makespan_s"] < fc["totals"]["makespan_s"]
+        from flops_fit.forecast.report import markdown, printed
+        assert line["markdown"].startswith("LR calibration (`snakemake calibrate_lr`") and line["markdown"] in \
+            markdown(fc) and line["markdown"] in printed(fc)
+
+    def test_a_grid_the_calibration_cannot_plan_is_a_reason(self, quickstart, monkeypatch):
+        monkeypatch.setattr(cal, "_measure", synthetic_measure([]))
+        import flops_fit.lr.grid as grid
+
+        def refuse(cfg, plan):
+            raise ValueError("lr_calibration.sizes: 1 size; the rule's exponent needs at least 2")
+        monkeypatch.setattr(grid, "calibration_plan", refuse)
+        fc = build_forecast(*quickstart, log=str)
+        line = fc["lr_calibration"]
+        assert line["status"] == "not planned" and line["markdown"] == "" and "at least 2" in line["reason"]
+        assert fc["totals"]["makespan_s"] > 0  # the sweep's forecast stands

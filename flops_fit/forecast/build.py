@@ -109,6 +109,10 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         "pipeline": None if pipe is None else {k: pipe[k] for k in
                                                ("dag_s", "tail_s", "collect_s", "fit_s", "plot_s", "notes", "cached")},
     }
+    from .lr_line import calibration_line
+    out["lr_calibration"] = calibration_line(
+        cfg, plan, lambda e: experiment_forecast(e, model, limit, comp_model),
+        lambda r, pr: _totals(r, pr, par["jobs"], devices_per_job, price), log=log)
     for key, module, func in SECTIONS:
         out[key] = run_section(module, func, cfg, plan, log=log)
     out["forecast_s"] = time.perf_counter() - t0
@@ -155,12 +159,14 @@ def experiment_forecast(e: dict, model: TimeModel, limit, comp_model=None) -> di
     n_evals = evaluations(int(e["steps"]), int(tr.get("eval_every") or 0))
     ckpt = {"every_steps": tr.get("ckpt_every_steps") or 0, "every_s": 60.0 * float(tr.get("ckpt_every_minutes") or 0),
             "final": bool(tr.get("keep_ckpt"))}
-    kw = dict(steps=int(e["steps"]), flops_per_step=flops_per_step(e), params=e["params"], n_evals=n_evals, ckpt=ckpt)
+    wsd = e.get("wsd") or {}  # a WSD cell's job trains only its own steps, from its parent's state (docs/wsd.md)
+    steps = int(e["steps"]) - int(wsd.get("start", 0))
+    kw = dict(steps=steps, flops_per_step=flops_per_step(e), params=e["params"], n_evals=n_evals, ckpt=ckpt)
     eager = model.experiment(**kw)
     f, do_compile, why = choose(e, eager, comp_model.experiment(**kw) if comp_model else None, comp_model)
     mem = model.peak_mem_mb(e["params"])
     return {"id": e["id"], "budget_flops": e["budget_flops"], "params": e["params"], "size": e["size"],
-            "steps": e["steps"], "flops": e["flops_planned"], "seconds": f["seconds"], "seconds_lo": f["seconds_lo"],
+            "steps": steps, "flops": wsd.get("flops_added", e["flops_planned"]), "seconds": f["seconds"], "seconds_lo": f["seconds_lo"],
             "seconds_hi": f["seconds_hi"], "peak_mem_mb": mem, "fits_memory": bool(mem <= limit),
             "terms": f["terms"], "compile": do_compile, "compile_reason": why}
 

@@ -106,12 +106,17 @@ def markdown(fc: dict) -> str:
              "## Per budget and in total", "", budget_table(fc), "",
              "Makespan: list scheduling in the workflow's start order (longest forecast first, the `priority` "
              "each train_run job gets from this file), on the parallel jobs above.", "",
-             "## Calibration", "", calibration_table(fc), ""]
+             *_lr_line(fc), "## Calibration", "", calibration_table(fc), ""]
     prec = (fc.get("precision") or {}).get("markdown")
     if prec:
         parts += [prec.rstrip(), ""]
     return "\n".join(parts)
 
 
+def _lr_line(fc: dict) -> list:
+    md = (fc.get("lr_calibration") or {}).get("markdown")
+    return [md, ""] if md else []
+
+
 def printed(fc: dict) -> str:
-    return "\n".join([experiment_table(fc), "", budget_table(fc), "", *summary_lines(fc)])
+    return "\n".join([experiment_table(fc), "", budget_table(fc), "", *summary_lines(fc), *_lr_line(fc)])

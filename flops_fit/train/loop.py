@@ -23,7 +23,7 @@ from . import precision as prec
 from ..plugins import load_data_plugin, load_object
 from ..peak import FLOPS_CONVENTION, device_peak
 from .checkpoint import Checkpointer, StopSignals, fingerprint
-from .schedule import make_scheduler, warmup_steps
+from .schedule import make_scheduler, make_wsd_scheduler, resync, warmup_steps
 
 
 # with several processes, the stop/time flags go through a collective every this many steps (at most
@@ -98,7 +98,9 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     parts.mark("plugins")
     model = model_cls(**spec["model"].get("kwargs", {}), **spec["size"])
     optimizer = _adamw(_param_groups(model, tr["weight_decay"]), lr=float(tr["lr"]), betas=tuple(tr["betas"]))
-    scheduler = make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"])
+    wsd = spec.get("wsd")  # a WSD-S cell (docs/wsd.md): in-run decays, starting from its parent cell's state
+    scheduler = (make_wsd_scheduler(optimizer, wsd["warmup"], wsd["decays"], tr["min_lr_ratio"], wsd["shape"]) if wsd
+                 else make_scheduler(optimizer, steps, tr["warmup_frac"], tr["min_lr_ratio"]))
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     raw_model = accelerator.unwrap_model(model)
     do_compile, compile_why = comp.decide(spec, tr.get("forecast"))
@@ -141,6 +143,12 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     # ---- resume
     ckpt = Checkpointer(run_dir / "ckpt", accelerator, fingerprint(spec))
     info = ckpt.load() or {}
+    if not info and wsd and wsd.get("parent"):  # a cell's first start: its parent cell's kept final state
+        from flops_fit.wsd.resume import load_parent
+        info = load_parent(spec, run_dir, accelerator)
+        resync(scheduler)
+    inherited = int(info.get("inherited_units", 0))  # units trained by earlier cells (WSD; 0 otherwise)
+    keep = {"inherited_units": inherited} if inherited else {}
     step, units_done = int(info.get("step", 0)), int(info.get("units", 0))
     prev_wall, init_loss = float(info.get("wall_s", 0.0)), info.get("init_loss")
     prev_compile = float(info.get("compile_s", 0.0))  # compile seconds of earlier segments (each compiles anew)
@@ -151,8 +159,9 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         kept = []
-        if step and curve_path.exists():  # drop points logged after the checkpoint: they are re-done
-            kept = [l for l in curve_path.read_text().splitlines() if _step_of(l) <= step]
+        src = curve_path if curve_path.exists() else Path(info.get("parent_curve") or curve_path)  # WSD: parent's
+        if step and src.exists():  # drop points logged after the checkpoint: they are re-done
+            kept = [l for l in src.read_text().splitlines() if _step_of(l) <= step]
         curve_path.write_text("".join(l + "\n" for l in kept))
         curve = open(curve_path, "a")
 
@@ -244,7 +253,7 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
                     with probe.phase("ckpt"):
                         ckpt.save(step, units=units_done, init_loss=init_loss,
                                   wall_s=prev_wall + time.perf_counter() - t_seg,
-                                  compile_s=prev_compile + first.compile_s())
+                                  compile_s=prev_compile + first.compile_s(), **keep)
                     if flags[0] > 0:
                         bar.close()
                         signum = int(flags[0])
@@ -261,16 +270,16 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         final = evaluate(raw_model, loss_fn, val_batches, accelerator)
     final_loss = final if math.isfinite(final) else None
     log({**rec, "val_loss": final_loss})  # the last train-loss point (end of run or divergence)
-    if status == "completed" and tr.get("keep_ckpt"):
+    if status == "completed" and (tr.get("keep_ckpt") or wsd):  # a WSD cell's next cell starts from it
         ckpt.save(step, units=units_done, init_loss=init_loss, wall_s=wall_s,
-                  compile_s=prev_compile + first.compile_s())  # the final model, kept
+                  compile_s=prev_compile + first.compile_s(), **keep)  # the final model, kept
     elif status == "completed":
         ckpt.remove()
     if accelerator.is_main_process:
         curve.close()
     metrics = {
         "status": status, "final_loss": final_loss, "steps": step, "data_units": units_done,
-        "flops_executed": float(spec["flops_per_unit"]) * units_done, "wall_s": wall_s,
+        "flops_executed": float(spec["flops_per_unit"]) * (units_done - inherited), "wall_s": wall_s,
         "units_per_s": units_done / wall_s if wall_s > 0 else None, "device": _device_name(accelerator),
         "precision": precision, "global_batch": B, "reason": reason, "startup_s": startup_s,
         "startup_parts": parts.result(), "compiled": do_compile, "compile_reason": compile_why,
@@ -279,6 +288,8 @@ def train(spec: dict, run_dir, *, threads: int | None = None, probe=None) -> dic
         "peak_flops_per_s": peak_s, "peak_source": peak["source"] + (f" x{world}" if world > 1 else ""),
         "peak_datasheet_flops_per_s": peak["datasheet_flops_per_s"] * world if peak["datasheet_flops_per_s"] else None,
     }
+    if wsd:
+        metrics["flops_inherited"] = float(spec["flops_per_unit"]) * inherited
     if world > 1:  # identical on every process (timings differ slightly between processes)
         metrics = broadcast_object_list([metrics])[0]
     tracker.end(metrics)

@@ -6,12 +6,15 @@ import sys
 from flops_fit import preflight
 from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import snakemake_overrides, stable_hash
+from flops_fit.lr.grid import calibration_overrides
 from flops_fit.plan import sweep_dir
 from flops_fit.slots import job_limit
 from flops_fit.stages import split_spec
 
 # Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
+# `snakemake calibrate_lr` plans with the rule it calibrates: training.lr=calibrated needs its result (flops_fit.lr)
+OVERRIDES = calibration_overrides(OVERRIDES, sys.argv)
 # The plan checks (flops_fit.plancheck) warn here, once, in the main process; a refusal stops before any job.
 CFG, PLAN = preflight.workflow_plan(OVERRIDES, quiet=bool(workflow.remote_exec or workflow.subprocess_exec))
 PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
