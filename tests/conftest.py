@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _measure_once_per_session(tmp_path_factory):
+    """One folder of plugin probe verdicts and size tables for the whole session, shared by the xdist workers and
+    set before any fixture runs (flops_fit.plugins.measurement_cache): a cold plan measures its models for ~12 s,
+    a warm one reads them. Its keys hash the plugins' source, so a test's own plugin never gets another's numbers."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "measure-cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLOPS_FIT_MEASURE_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def _own_slots_and_peaks(tmp_path_factory, monkeypatch):
     """Tests never take this machine's device slots nor write its peak cache (flops_fit.slots, flops_fit.peak);
@@ -15,6 +28,12 @@ def _own_slots_and_peaks(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("FLOPS_FIT_SLOT_DIR", str(base / "slots"))
     monkeypatch.setenv("FLOPS_FIT_PEAK_CACHE", str(base / "peaks.json"))
+
+
+@pytest.fixture
+def own_measure_cache(monkeypatch):
+    """For the tests of the cache itself: probes and sizes kept in <results_dir>/.cache, as without the suite."""
+    monkeypatch.delenv("FLOPS_FIT_MEASURE_CACHE")
 
 
 @pytest.fixture
