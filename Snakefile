@@ -29,14 +29,14 @@ report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/f
 
 
 rule all:
+    default_target: True
     input:
         rules.plan.output.plan,
-        all_metrics(),  # listed here too, so a deleted result file is retrained (and everything after it)
+        all_metrics,  # listed here too, so a deleted result file is retrained (and everything after it)
         rules.fit_scaling_laws.output.fits,
         rules.plot.output.plots,
         rules.forecast_vs_actual.output.csv,
         rules.report_front.output.front,
-    default_target: True
 
 
 # Snakemake keeps one onsuccess handler per workflow: everything that runs at the end goes here.
@@ -55,5 +55,7 @@ onsuccess:
 
             print("\n".join(terminal_answer(SWEEP)))
         except Exception as e:  # the results are written; only the summary failed
-            print(f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
-                  f"python -m flops_fit.report.answer --dir {SWEEP}")
+            print(
+                f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
+                f"python -m flops_fit.report.answer --dir {SWEEP}"
+            )
