@@ -92,6 +92,7 @@ class TestForecast:
             assert p["approaches"][k]["a_sd"] > 0.75 * p["cramer_rao"]["a_sd"]
             assert p["approaches"][k]["n_star"][0]["ln_sd"] > 0.75 * p["cramer_rao"]["n_star"][0]["ln_sd"]
 
+    @pytest.mark.slow  # 60 mock sweeps planned and fitted
     def test_forecast_sd_matches_the_spread_over_independent_mock_sweeps(self):
         """60 mock sweeps through the pipeline's own seeds and mock.simulate, against a 60-sweep forecast
         with another seed: within 25 % (the Monte Carlo error of each sd is ~9 %). The >= 100-sweep check
