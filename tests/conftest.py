@@ -108,3 +108,13 @@ def pytest_configure(config):
         raise pytest.UsageError(f"pytest {pytest.__version__} with pytest-xdist {xdist.__version__} splits "
                                 "--dist loadgroup groups across workers (pytest-dev/pytest-xdist#1386): "
                                 "pip install 'pytest<9.2' (as .[test] pins), or run serially with -n 0")
+
+
+def pytest_sessionfinish(session):
+    """FLOPS_FIT_MODULES_SEEN=<file>: append the flops_fit modules this test process imported (one per line;
+    each xdist worker adds its own), to check that a tier of the suite reaches every module. Subprocesses that
+    the tests start (snakemake, the jobs) are not counted."""
+    out = os.environ.get("FLOPS_FIT_MODULES_SEEN")
+    if out:
+        with open(out, "a") as f:
+            f.write("".join(f"{m}\n" for m in sorted(sys.modules) if m.split(".")[0] == "flops_fit"))
