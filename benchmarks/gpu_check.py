@@ -8,7 +8,8 @@ table at the end. Not in CI.
   sweep      a 2-budget x 3-size GPT sweep (preset=gpu) through snakemake, forecast first: forecast against
              actual per job, and the sweep's utilization = FLOPs / (makespan x 1 GPU x peak) at
              cluster.runs_per_gpu 2 and 1
-  small      small-model throughput (the CPU quickstart's shapes), cluster.runs_per_gpu 1 against 4
+  small      small-model throughput (the CPU quickstart's shapes, 2 budgets x 4 sizes: 8 runs, so 4 slots can
+             finish in 2 waves against 8), cluster.runs_per_gpu 1 against 4
   precision  bf16 against fp32 final loss of one short run
 
 FLOPs follow the plan's convention: attention counted as full matmuls (~10 % above a causal count at seq 1024).
@@ -32,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 # the datasheets' dense bf16 peaks live with the measured peak that every run's MFU uses
 from flops_fit.peak import DATASHEET_BF16_TFLOPS, datasheet_peak, matmul_cpu, matmul_cuda  # noqa: E402,F401
-PARTS = {"peak": 15, "mfu": 130, "small": 90, "sweep": 200, "precision": 40}  # estimated seconds on an H200
+PARTS = {"peak": 15, "mfu": 130, "precision": 40, "small": 150, "sweep": 200}  # estimated seconds on an H200
 ROWS = []
 
 
@@ -194,6 +195,11 @@ def part_sweep(ctx):
         fc_s = None
         if k == ctx["rpg"][0]:  # forecast first (once: it also decides training.compile=auto per run)
             fc_s = snakemake(["--cores", "16", "forecast"], cfg, env, ctx["left"](), ctx["tmp"] / f"forecast{k}.log")
+            first_fc = next(res.glob("*/forecast.json"))
+        else:  # the same forecast, so `auto` compiles the same runs and only the slots differ
+            import shutil
+            (res / first_fc.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(first_fc, res / first_fc.parent.name / "forecast.json")
         wall = snakemake(["--cores", "16"], cfg, env, ctx["left"](), ctx["tmp"] / f"sweep{k}.log")
         sdir = next(res.glob("*/plan.json")).parent
         u = sweep_utilization(sdir, ctx["peak"])
@@ -203,7 +209,8 @@ def part_sweep(ctx):
             f"{u['flops']:.2g} FLOPs in a {u['makespan_s']:.0f} s training makespan, workflow {wall:.0f} s, "
             + (f"run MFU median {100 * (own['mfu_median'] or 0):.1f} % [{100 * (own['mfu_min'] or 0):.1f}, "
                f"{100 * (own['mfu_max'] or 0):.1f}] against {own['peak_flops_per_s'] / 1e12:.0f} TFLOP/s, " if own else "")
-            + f"{u['compiled']} run(s) compiled" + (f", forecast stage {fc_s:.0f} s" if fc_s else ""))
+            + f"{u['compiled']} run(s) compiled" + (f", forecast stage {fc_s:.0f} s" if fc_s else
+                                                      ", the first sweep's forecast (same compile decisions)"))
         startup_parts(sdir, k)
         fva = sdir / "forecast_vs_actual.csv"
         if fc_s and fva.is_file():
@@ -248,14 +255,16 @@ def part_precision(ctx):
 
 
 def keep(src: Path, dest: Path) -> None:
-    """The small result files of every part (no checkpoints, caches or data)."""
-    import shutil
-    for p in src.rglob("*"):
-        rel = p.relative_to(src)
-        if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".md", ".log", ".png") and \
-                not any(part in (".cache", "ckpt", ".snakemake") or part.startswith("pysource") for part in rel.parts):
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, dest / rel)
+    """The small result files of every part (no checkpoints, caches or data), as one archive
+    dest/gpu_check.tar.gz: a copy of a sweep's folders can be deeper than a transfer allows."""
+    import tarfile
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest / "gpu_check.tar.gz", "w:gz") as tar:
+        for p in sorted(src.rglob("*")):
+            rel = p.relative_to(src)
+            if p.is_file() and p.suffix in (".json", ".jsonl", ".csv", ".md", ".log", ".png") and \
+                    not any(part in (".cache", "ckpt", ".snakemake") or part.startswith("pysource") for part in rel.parts):
+                tar.add(p, arcname=str(rel))
 
 
 def context(dry: bool, tmp: Path, budget_s: float, t_start: float) -> dict:
@@ -270,7 +279,7 @@ def context(dry: bool, tmp: Path, budget_s: float, t_start: float) -> dict:
             "mfu_shapes": [(768, 12, 80), (1152, 12, 50)], "rpg": (2, 1),
             "sweep_cfg": ["preset=gpu", "overrides=budgets.values=[2e15,6e15] planner.sizes=3 analysis.include_near_edge=true "
                           "forecast.calibration.sizes=2 forecast.pipeline=false forecast.precision_sims=10"],
-            "small_cfg": ["preset=quickstart", "overrides=budgets.values=[1e11,3e11] planner.sizes=3 analysis.include_near_edge=true",
+            "small_cfg": ["preset=quickstart", "overrides=budgets.values=[1e11,3e11] planner.sizes=4 analysis.include_near_edge=true",
                           "training__compile=false"]}
 
 
@@ -281,7 +290,8 @@ def main():
     ap.add_argument("--dry-run", action="store_true", help="every part at tiny CPU shapes (no GPU needed)")
     ap.add_argument("--rpg", default=None, help="runs_per_gpu values of the sweep part, e.g. 2,1 (default)")
     ap.add_argument("--sweep-budgets", default=None, help="the sweep part's budgets, e.g. 2e15,6e15 (default)")
-    ap.add_argument("--keep", default=None, help="copy the parts' results (json, csv, md, logs, png) to this folder")
+    ap.add_argument("--sweep-batch", type=int, default=None, help="the sweep part's training.batch_size (preset's)")
+    ap.add_argument("--keep", default=None, help="write the parts' results (json, csv, md, logs, png) to this folder as gpu_check.tar.gz")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -303,6 +313,8 @@ def main():
         if args.sweep_budgets:
             ctx["sweep_cfg"] = [c.replace("budgets.values=[2e15,6e15]", f"budgets.values=[{args.sweep_budgets}]")
                                 for c in ctx["sweep_cfg"]]
+        if args.sweep_batch:
+            ctx["sweep_cfg"] = [*ctx["sweep_cfg"], f"training__batch_size={args.sweep_batch}"]
         ctx["peak"] = (matmul_cuda(torch, "cuda") if dev == "cuda" else matmul_cpu(torch, n=512)) / 1e12
         sheet = datasheet_peak(name)
         if "peak" in parts:

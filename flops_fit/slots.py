@@ -47,6 +47,16 @@ def visible_devices(env=None) -> list:
     return [str(i) for i in range(_driver_gpu_count())]
 
 
+def job_limit(runs_per_gpu: int, devices_per_run: int = 1, env=None) -> int:
+    """How many training jobs the visible devices hold at once: devices x runs_per_gpu // devices_per_run
+    (0 where no device is visible: a CPU machine has no device limit). The workflow gives Snakemake this
+    limit, so jobs start in Snakemake's priority order and none waits here for a slot."""
+    if (env if env is not None else os.environ).get("SLURM_JOB_ID"):
+        return 0
+    n = len(visible_devices(env))
+    return max(1, n * max(1, int(runs_per_gpu)) // max(1, int(devices_per_run))) if n else 0
+
+
 def _driver_gpu_count() -> int:
     try:
         return len(os.listdir("/proc/driver/nvidia/gpus"))
@@ -128,6 +138,15 @@ def _say(msg: str) -> None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def taken_at(env=None) -> float:
+    """When this process was given its device slots (unix time; 0 where it was not launched through here)."""
+    v = (os.environ if env is None else env).get(SINCE_ENV)
+    try:
+        return datetime.fromisoformat(v).timestamp() if v else 0.0
+    except ValueError:
+        return 0.0
 
 
 def launch(cmd: list, *, runs_per_gpu: int = 1, devices_per_run: int = 1, env=None) -> None:

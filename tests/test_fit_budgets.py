@@ -25,6 +25,13 @@ class TestInferBudgets:
         assert np.isnan(b[-3:]).all() and info["n_groups"] == 2 and info["n_ungrouped"] == 3
         assert info["ungrouped_small_clusters"] == 3
 
+    def test_repeats_of_one_size_are_not_a_budget(self):
+        C = np.concatenate([np.repeat([1e17, 1e18, 1e20], 6), np.repeat(1e19, 8)])
+        N = np.concatenate([np.tile(np.geomspace(1e7, 1e8, 6), 3), np.repeat(3e7, 8)])  # 8 repeats of one (N, D)
+        b, info = infer_budgets(C, N)
+        assert info["n_groups"] == 3 and np.isnan(b[18:]).all() and info["ungrouped_few_size_clusters"] == 8
+        assert infer_budgets(C)[1]["n_groups"] == 4  # without the sizes, the gap rule alone groups them
+
     def test_a_continuous_chain_of_C_is_not_one_budget(self):
         C = np.geomspace(1e17, 1e19, 40)   # 0.05-decade steps: below the gap, far wider than one budget
         b, info = infer_budgets(C)

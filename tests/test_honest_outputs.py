@@ -172,6 +172,21 @@ class TestRepeats:
         assert "not used as seed replicates" in note and 'analysis.query (e.g. "eval_set == ...")' in note
         assert "group_by=eval_set" in note
 
+    def test_repeats_of_one_point_make_no_budget(self):
+        """A table of distinct (N, D) points, each scored on 8 evaluation sets, with no budget column: each
+        point's 8 rows share one C, but one size is not an IsoFLOP budget (the gap rule alone made 24)."""
+        rng = np.random.default_rng(1)
+        N = np.geomspace(1e7, 1e9, 24)
+        D = 20 * N * np.exp(rng.normal(0, 1.0, 24))
+        rows = [{"N": n, "D": d, "loss": (1.7 + 400 / n ** 0.34 + 1000 / d ** 0.28) * (1 + 0.07 * k), "eval_set": k}
+                for n, d in zip(N, D) for k in range(8)]
+        runs = load_runs(pd.DataFrame(rows))
+        info = runs.attrs["budget_info"]
+        assert info["n_groups"] == 0 and info["ungrouped_few_size_clusters"] >= 100, info
+        assert runs["budget"].isna().all()
+        from flops_fit.fit.budgets import infer_budgets
+        assert infer_budgets(runs["C"])[1]["n_groups"] >= 10  # C alone: the repeats looked like budgets
+
     def test_seed_noise_is_kept(self):
         from flops_fit.fit.repeats import seedless_repeats
         assert seedless_repeats(load_runs(self._table(0.005))) == []

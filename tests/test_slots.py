@@ -139,3 +139,50 @@ def test_the_new_keys_leave_an_existing_sweeps_ids_unchanged(tmp_path):
     before = ids()
     assert {"C1e17-N1.2e7-7856b608", "C1e17-N1.2e8-09079118", "C1e17-N1.8e7-880cadcf"} <= set(before)
     assert ids("cluster.runs_per_gpu=4", "training.ckpt_every_steps=200", "training.ckpt_every_minutes=1") == before
+
+
+def test_job_limit_is_devices_times_runs_per_gpu_over_processes():
+    from flops_fit.slots import job_limit
+    assert job_limit(2, 1, {"CUDA_VISIBLE_DEVICES": "0,1"}) == 4
+    assert job_limit(2, 2, {"CUDA_VISIBLE_DEVICES": "0,1"}) == 2
+    assert job_limit(1, 4, {"CUDA_VISIBLE_DEVICES": "0,1"}) == 1  # refused later by the wrapper, in one line
+    assert job_limit(4, 1, {"CUDA_VISIBLE_DEVICES": ""}) == 0  # a CPU machine: no device limit
+    assert job_limit(2, 1, {"CUDA_VISIBLE_DEVICES": "0", "SLURM_JOB_ID": "7"}) == 0  # the allocation decides
+
+
+def test_slot_taken_time_is_the_wrappers_stamp():
+    from flops_fit.slots import SINCE_ENV, taken_at
+    assert taken_at({SINCE_ENV: "2026-01-02T03:04:05.500+00:00"}) == 1767323045.5
+    assert taken_at({}) == 0.0 and taken_at({SINCE_ENV: "not a time"}) == 0.0
+
+
+def test_eta_slots_are_capped_by_the_device_slots():
+    from types import SimpleNamespace
+
+    from flops_fit.forecast.slots import parallel_slots
+    rule = SimpleNamespace(resources={"_cores": 1})
+    wf = SimpleNamespace(non_local_exec=False, cores=16, nodes=None, global_resources={})
+    assert parallel_slots(wf, rule) == 16
+    wf.global_resources["device_slots"] = SimpleNamespace(value=2)  # Snakemake's Resource object
+    assert parallel_slots(wf, rule) == 2
+
+
+@pytest.mark.slow  # a mock sweep (~40 s on 2 cores)
+def test_a_gpu_machines_jobs_start_only_as_slots_free(workflow_copy, tmp_path):
+    """With one visible device and runs_per_gpu=2, Snakemake starts at most 2 train_run jobs at once (in its
+    priority order), however many cores it has, so no job waits inside the slot wrapper."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="0", FLOPS_FIT_SLOT_DIR=str(tmp_path / "slots"))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "8", "--config", "preset=mock",
+                          "planner__sizes=3", "budgets__values=[1e17,1e18]", "analysis__include_near_edge=true",
+                          "cluster__runs_per_gpu=2", f"results_dir={tmp_path / 'r'}"],
+                         cwd=workflow_copy, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert 'device_slots' in log and "waiting for" not in log
+    spans = [json.loads(line) for p in tmp_path.glob("r/*/runs/*/timing.jsonl") for line in p.read_text().splitlines()]
+    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+    running = peak = 0
+    for _, d in events:
+        running += d
+        peak = max(peak, running)
+    assert len(spans) == 6 and peak <= 2

@@ -26,19 +26,24 @@ MIN_GROUP = MIN_SIZES_PER_BUDGET   # runs: a smaller cluster is not a budget
 MAX_UNGROUPED_SHARE = 0.5   # more runs than this outside groups: no IsoFLOP structure at all
 
 
-def infer_budgets(C, *, gap=GAP, max_width=MAX_WIDTH, min_group=MIN_GROUP) -> tuple:
-    """(budget per run, NaN where ungrouped; info dict for fits.json) from the runs' compute C."""
+def infer_budgets(C, N=None, *, gap=GAP, max_width=MAX_WIDTH, min_group=MIN_GROUP) -> tuple:
+    """(budget per run, NaN where ungrouped; info dict for fits.json) from the runs' compute C. With the runs'
+    sizes N, a cluster also needs min_group distinct sizes: repeats of one (N, D), e.g. one run scored on
+    several evaluation sets, are not an IsoFLOP budget."""
     C = np.asarray(C, float)
+    sizes = None if N is None else np.round(np.log10(np.asarray(N, float)), 6)
     x = np.log10(C)
     order = np.argsort(x, kind="stable")
     xs = x[order]
     cuts = np.flatnonzero(np.diff(xs) > gap) + 1
     budget = np.full(len(C), np.nan)
-    n_groups, too_small, too_wide = 0, 0, 0
+    n_groups, too_small, too_wide, few_sizes = 0, 0, 0, 0
     for members in np.split(order, cuts) if len(C) else []:
         width = float(np.ptp(x[members]))
         if len(members) < min_group:
             too_small += len(members)
+        elif sizes is not None and len(np.unique(sizes[members])) < min_group:
+            few_sizes += len(members)
         elif width > max_width:
             too_wide += len(members)
         else:
@@ -49,13 +54,16 @@ def infer_budgets(C, *, gap=GAP, max_width=MAX_WIDTH, min_group=MIN_GROUP) -> tu
     if chance:
         budget[:], n_groups = np.nan, 0
     info = {"method": "inferred", "rule": f"gap rule: sorted log10 C cut at gaps > {gap:g} decades; a cluster of "
-                                          f">= {min_group} runs spanning <= {max_width:g} decades is a budget "
+                                          f">= {min_group} runs"
+                                          + ("" if sizes is None else f" of >= {min_group} distinct sizes")
+                                          + f" spanning <= {max_width:g} decades is a budget "
                                           "(its geometric-mean C); other runs ungrouped; none kept when more "
                                           f"than {MAX_UNGROUPED_SHARE:.0%} of runs are ungrouped",
             "chance_clumps_dropped": clumps,
             "gap_decades": gap, "max_width_decades": max_width, "min_group": min_group,
             "n_groups": n_groups, "n_ungrouped": int(np.isnan(budget).sum()),
-            "ungrouped_small_clusters": too_small, "ungrouped_wide_clusters": too_wide}
+            "ungrouped_small_clusters": too_small, "ungrouped_wide_clusters": too_wide,
+            "ungrouped_few_size_clusters": few_sizes}
     return budget, info
 
 

@@ -52,6 +52,11 @@ def _screen(an) -> list:
     if an.unscreened:
         out.append("outlier screen: budgets with < 6 clean runs are not screened: "
                    + ", ".join(f"{b:.3g} ({n} runs)" for b, n in an.unscreened))
+    few = int(an.budget_info.get("ungrouped_few_size_clusters", 0) or 0)
+    if few:
+        out.append(f"budgets: {few} run(s) share a compute C but not enough distinct sizes (repeats of one (N, D), "
+                   "e.g. one run scored on several evaluation sets): they form no IsoFLOP budget; name the column "
+                   "that tells them apart in analysis.query or analysis.group_by")
     u = int(an.budget_info.get("n_ungrouped", 0) or 0)
     if u:
         out.append(f"outlier screen: the {u} run(s) in no budget group are not screened")

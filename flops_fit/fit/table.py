@@ -88,7 +88,7 @@ def _losses(df, ids, name) -> tuple:
     return vals, dropped
 
 
-def _budgets(df, C, name, budget_column, budgets) -> tuple:
+def _budgets(df, C, name, budget_column, budgets, N=None) -> tuple:
     """(budget per run, NaN where ungrouped; info). Order: analysis.budgets (snap), the named or default budget
     column, else inferred from C (budgets.py)."""
     if budgets:
@@ -100,7 +100,7 @@ def _budgets(df, C, name, budget_column, budgets) -> tuple:
         raise ValueError(f"{name}: analysis.budget_column {budget_column!r} is not a column "
                          f"(found {', '.join(map(str, df.columns))})")
     if col is None:
-        return infer_budgets(C)
+        return infer_budgets(C, N)
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     if num.notna().all():
@@ -163,7 +163,7 @@ def load_runs(source, *, query=None, budget_column=None, budgets=None) -> pd.Dat
             C = np.where(np.isfinite(C), C, vals)
     C = np.where(np.isfinite(C) & (C > 0), C, 6.0 * out["N"] * out["D"])
     out["C"] = C
-    out["budget"], info = _budgets(df, C, name, budget_column, budgets)
+    out["budget"], info = _budgets(df, C, name, budget_column, budgets, out["N"].to_numpy(float))
 
     if "status" in df.columns:
         out["status"] = df["status"].fillna("completed").astype(str).str.strip().str.lower().values

@@ -25,6 +25,7 @@ import pandas as pd
 import psutil
 
 from flops_fit.io import atomic_write_json, atomic_write_text, json_clean
+from flops_fit.slots import taken_at as slot_taken_at
 
 from .load import calibration_cpu_per_wall, calibration_load, load_summary, run_cpu
 
@@ -57,7 +58,7 @@ def segment_timer(run_dir):
     if is_complete(run_dir) or not is_launch_main():  # one record per run, by the main process
         yield
         return
-    start = process_start_time()
+    start = max(process_start_time(), slot_taken_at())  # a wait for a device slot is not training time
     load_start = _load()
     resumed = _has_checkpoint(run_dir)
     outcome = "exception"

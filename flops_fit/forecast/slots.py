@@ -19,10 +19,22 @@ def slots_for(*, cores, jobs, cluster: bool, threads: int) -> int:
 
 
 def parallel_slots(workflow, train_rule) -> int:
-    """Parallel train_run jobs of this Snakemake invocation (1 when it has no --cores, e.g. --report)."""
+    """Parallel train_run jobs of this Snakemake invocation (1 when it has no --cores, e.g. --report), capped
+    by the devices' job slots where the workflow set them (`device_slots`, workflow/rules/common.smk)."""
     try:
         cluster = bool(workflow.non_local_exec)
-        return slots_for(cores=None if cluster else workflow.cores, jobs=workflow.nodes if cluster else None,
-                         cluster=cluster, threads=rule_threads(train_rule))
+        n = slots_for(cores=None if cluster else workflow.cores, jobs=workflow.nodes if cluster else None,
+                      cluster=cluster, threads=rule_threads(train_rule))
     except Exception:  # no --cores given: Snakemake raises on the attribute
         return 1
+    cap = resource_value(workflow.global_resources.get("device_slots"))
+    return max(1, min(n, cap)) if cap else n
+
+
+def resource_value(v) -> int:
+    """A global resource's number, given as an int or as Snakemake's Resource object (None: 0)."""
+    v = getattr(v, "value", v)
+    try:
+        return int(v or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -307,15 +307,10 @@ class _Parts:
         self.t = t_enter
         self.parts = {}
         try:  # from the process start, or from when its device slot was taken if it waited for one
-            import os
-            from datetime import datetime
-
             import psutil
 
-            from ..slots import SINCE_ENV
-            t0 = psutil.Process().create_time()
-            if os.environ.get(SINCE_ENV):
-                t0 = max(t0, datetime.fromisoformat(os.environ[SINCE_ENV]).timestamp())
+            from ..slots import taken_at
+            t0 = max(psutil.Process().create_time(), taken_at())
             self.parts["process_imports"] = round(time.time() - t0, 3)
         except Exception:  # noqa: BLE001  (psutil missing or no process table: the part is left out)
             pass

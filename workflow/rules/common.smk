@@ -10,6 +10,7 @@ from flops_fit.adaptive.rounds import budget_label, budgets as steered_budgets, 
 from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import snakemake_overrides, stable_hash
 from flops_fit.plan import sweep_dir
+from flops_fit.slots import job_limit
 from flops_fit.stages import split_spec
 
 # Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
@@ -42,6 +43,13 @@ RUNTIME = json.dumps(
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
 SLOTS = f"--runs-per-gpu {CFG['cluster']['runs_per_gpu']} --devices {NPROC}"  # flops_fit.slots (train.smk)
+# On a machine with GPUs (local execution), Snakemake itself starts at most as many train_run jobs as the
+# devices have slots (each job takes one `device_slots`), so jobs start in its priority order (longest first)
+# and none waits inside flops_fit.slots, whose wait would count as training time. `--resources device_slots=N`
+# on the command line wins. On a CPU machine or a cluster there is no such limit.
+DEVICE_SLOTS = 0 if workflow.non_local_exec else job_limit(CFG["cluster"]["runs_per_gpu"], NPROC)
+if DEVICE_SLOTS and "device_slots" not in workflow.global_resources:
+    workflow.register_resource("device_slots", DEVICE_SLOTS)
 # Cluster side (flops_fit.cluster, docs/cluster.md): per-job resources from the config; light rules and
 # mock runs execute in the workflow process under any executor (cluster.mock_local=false sends mock runs out).
 TRAIN_RES = train_resources(CFG)

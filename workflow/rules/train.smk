@@ -32,6 +32,7 @@ rule train_run:
         mem_mb=TRAIN_RES["mem_mb"],
         runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],  # forecast x safety, else default
         gpu=TRAIN_RES["gpu"],
+        device_slots=1,  # of DEVICE_SLOTS (common.smk): a GPU machine's jobs start in priority order
         slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
     params:
         spec=spec_param,
