@@ -21,7 +21,7 @@ REL_TOL = 1e-3
 def _quickstart_paragraph():
     text = (REPO / "README.md").read_text()
     start = text.index("What to expect")
-    return text[start:text.index("\n\n", start)]
+    return " ".join(text[start:text.index("\n\n", start)].split())  # one line: the README wraps anywhere
 
 
 def _sig(x, digits=2):
