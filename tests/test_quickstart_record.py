@@ -12,7 +12,7 @@ from conftest import REPO
 RECORD = json.loads((REPO / "tests" / "data" / "quickstart_record.json").read_text())
 STATUSES = ("ok", "near_edge", "two_points", "too_few_points", "too_few_budgets", "not_isoflop", "edge_of_grid",
             "non_positive_curvature", "failed")
-# Same CPU: bit-identical (the record's runs at loads 2 and 12 agree to the last digit). Another CPU's kernels
+# Same CPU: bit-identical (the two cheapest runs trained again agreed to the last digit). Another CPU's kernels
 # round differently; 0.1 % of the loss is 10x below the ~1 % run-to-run noise the fits measure, so a changed
 # recipe, data order, initialisation or plan fails while rounding does not.
 REL_TOL = 1e-3
