@@ -83,6 +83,7 @@ class TestForecast:
         assert "Cramér–Rao" in md and "planned: 3 budgets × 5 sizes" in md and "| wide |" in md
         assert "sd of N*(1e22)" in md and out["prior"]["label"] in md
 
+    @pytest.mark.slow  # 30 mock sweeps fitted twice over
     def test_monte_carlo_sd_is_above_the_cramer_rao_bound(self):
         cfg = load_config(SMALL)
         out = forecast_precision(cfg, plan(cfg), n_sims=30, seed=1)

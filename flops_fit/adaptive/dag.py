@@ -26,6 +26,8 @@ class RoundSpecs(dict):
 
     def __missing__(self, exp):
         self._read()
+        if exp not in self:  # (dict.__getitem__ would call __missing__ again)
+            raise KeyError(f"experiment {exp} is in no round file under {self.sweep / 'adaptive'}")
         return dict.__getitem__(self, exp)
 
 
