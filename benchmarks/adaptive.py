@@ -30,6 +30,7 @@ from flops_fit.adaptive.driver import run_steered  # noqa: E402
 from flops_fit.config import load_config  # noqa: E402
 from flops_fit.fit import analyze  # noqa: E402
 from flops_fit.fit.edge import edge_position  # noqa: E402
+from flops_fit.fit.result import SURFACE_KEYS, closed_form_optimum  # noqa: E402
 from flops_fit.mock import true_exponents  # noqa: E402
 from flops_fit.plan import plan, sweep_dir  # noqa: E402
 from flops_fit.results import collect  # noqa: E402
@@ -39,9 +40,8 @@ from flops_fit.runner import run_experiment  # noqa: E402
 def r_true(cfg) -> float:
     """Compute-optimal D/N of the mock surface at the sweep's budgets (C = 6ND), geometric mean."""
     m = cfg["mock"]
-    a = true_exponents(m)["a"]
-    G = (m["alpha"] * m["A"] / (m["beta"] * m["B"])) ** (1 / (m["alpha"] + m["beta"]))
-    rs = [(C / 6) / (G * (C / 6) ** a) ** 2 for C in cfg["budgets"]["values"]]
+    surf = [m[k] for k in SURFACE_KEYS]
+    rs = [(C / 6) / closed_form_optimum(*surf, C, 6.0)[0] ** 2 for C in cfg["budgets"]["values"]]
     return float(np.exp(np.mean(np.log(rs))))
 
 

@@ -25,6 +25,7 @@ from flops_fit.fit import fit_approach2, fit_surface, load_runs
 from flops_fit.fit.analyze import resolve_huber_delta
 from flops_fit.fit.approach2 import log_residual_scale
 from flops_fit.fit.design import exponent_sd_bound
+from flops_fit.fit.result import SURFACE_KEYS, closed_form_optimum, surface_exponents, surface_loss
 
 SURFACES = {
     "chinchilla": dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28),
@@ -35,20 +36,19 @@ BUDGETS = np.geomspace(1e17, 1e21, 5)
 
 
 def true_a(s):
-    return s["beta"] / (s["alpha"] + s["beta"])
+    return surface_exponents(s["alpha"], s["beta"])[0]
 
 
 def isoflop_sweep(s, budgets=BUDGETS, n_sizes=9, spread=4.0, sigma=0.0, seed=0, prior=None):
     """A synthetic IsoFLOP sweep as a run table (short column names). Sizes are centred on the true
     optimum, or with prior=r on a planner's guess N = sqrt(C / (6 r)) (r tokens per parameter)."""
     rng = np.random.default_rng(seed)
-    a = true_a(s)
-    G = (s["alpha"] * s["A"] / (s["beta"] * s["B"])) ** (1 / (s["alpha"] + s["beta"]))
-    centre = (lambda C: G * (C / 6) ** a) if prior is None else (lambda C: np.sqrt(C / (6 * prior)))
+    surf = [s[k] for k in SURFACE_KEYS]
+    centre = (lambda C: closed_form_optimum(*surf, C, 6.0)[0]) if prior is None else (lambda C: np.sqrt(C / (6 * prior)))
     N = np.concatenate([centre(C) * np.geomspace(1 / spread, spread, n_sizes) for C in budgets])
     C = np.repeat(budgets, n_sizes)
     D = C / (6 * N)
-    L = s["E"] + s["A"] * N ** -s["alpha"] + s["B"] * D ** -s["beta"]
+    L = surface_loss(N, D, *surf)
     L = L * np.exp(sigma * rng.standard_normal(len(L)))
     return pd.DataFrame({"id": [f"r{i}" for i in range(len(N))], "N": N, "D": D, "loss": L, "C": C, "budget": C})
 

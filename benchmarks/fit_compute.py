@@ -17,6 +17,7 @@ from scipy.optimize import minimize_scalar
 
 from flops_fit.fit import analyze
 from flops_fit.fit.compute import ComputeModel
+from flops_fit.fit.result import SURFACE_KEYS, surface_exponents, surface_loss
 
 S = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 BUDGETS = np.geomspace(1e16, 1e19, 6)
@@ -27,7 +28,7 @@ def fpu(N):
 
 
 def loss(N, D):
-    return S["E"] + S["A"] * N ** -S["alpha"] + S["B"] * D ** -S["beta"]
+    return surface_loss(N, D, *(S[k] for k in SURFACE_KEYS))
 
 
 def n_star(C):
@@ -52,7 +53,7 @@ def main():
     ns = np.array([n_star(C) for C in BUDGETS])
     a_true = np.polyfit(np.log(BUDGETS), np.log(ns), 1)[0]
     print(f"true a (slope of the exact N*(C) under fpu(N)) = {a_true:.4f}; beta/(alpha+beta) = "
-          f"{S['beta'] / (S['alpha'] + S['beta']):.4f}\n")
+          f"{surface_exponents(S['alpha'], S['beta'])[0]:.4f}\n")
     print("| sigma | A3 measured a: median | covered | A3 kappa-model a: median | covered | A2 a: median | "
           "covered | N*(1e19) error, measured / kappa (median %) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -71,7 +72,7 @@ def main():
             klo, khi = (np.nanpercentile(ak, [2.5, 97.5]) if np.isfinite(ak).sum() > 1 else (np.nan, np.nan))
             e_m = f.optimal(BUDGETS[-1])[0] / ns[-1] - 1
             e_k = kap.optimum(f.E, f.A, f.B, f.alpha, f.beta, BUDGETS[-1])[0] / ns[-1] - 1
-            rec.append((f.a, lo <= a_true <= hi, f.beta / (f.alpha + f.beta), klo <= a_true <= khi,
+            rec.append((f.a, lo <= a_true <= hi, surface_exponents(f.alpha, f.beta)[0], klo <= a_true <= khi,
                         an.approach2.n_star.exponent, a2lo <= a_true <= a2hi, abs(e_m), abs(e_k)))
         r = np.array(rec, float)
         n = len(r)

@@ -30,16 +30,10 @@ from flops_fit.fit import fit_surface, load_runs, run_bootstrap
 from flops_fit.fit.approach3 import DELTA, objective
 from flops_fit.fit.bootstrap import draw_weights
 from flops_fit.fit.bootstrap_loop import run_bootstrap_loop
+from flops_fit.forecast import machine
 
 
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+cpu_model = machine.cpu_model   # the one CPU-model reader
 
 
 def load() -> str:

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from flops_fit.config import load_config
 from flops_fit.forecast.precision import forecast_precision
@@ -56,7 +57,7 @@ def main():
     ap.add_argument("--case", default="", help="only the cases whose name contains this, e.g. '0.5 %%'")
     args = ap.parse_args()
     cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True).stdout.strip()
-    print(f"# {cpu or platform.processor()}; load average at start {open('/proc/loadavg').read().split()[:3]}")
+    print(f"# {cpu or platform.processor()}; load average at start {[round(x, 2) for x in psutil.getloadavg()]}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, ov) in enumerate(CASES.items()):
@@ -93,7 +94,7 @@ def main():
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
         print(df.to_string(index=False))
-    print(f"# load average at end {open('/proc/loadavg').read().split()[:3]}")
+    print(f"# load average at end {[round(x, 2) for x in psutil.getloadavg()]}")
     print("# claim (forecast sd of a within 25 % of the observed spread):",
           "MET" if df["within 25 %"].all() else "NOT MET")
 

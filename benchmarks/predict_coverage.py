@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from flops_fit.fit.compute import ComputeModel
+from flops_fit.fit.result import closed_form_optimum, surface_loss
 from flops_fit.predict import evaluate_laws, loss_interval, optimum_interval
 from flops_fit.predict.rollout import distance
 from flops_fit.predict.vertices import summarize_vertices, vertex_rollout
@@ -30,9 +31,7 @@ HELD = (1e22,)
 
 
 def true_optimum(E, A, B, al, be, C):
-    a = be / (al + be)
-    G = ((al * A) / (be * B)) ** (1 / (al + be))
-    return G * (C / 6) ** a
+    return closed_form_optimum(E, A, B, al, be, C, 6.0)[0]
 
 
 def grid(truth, sigma, seed, budgets=BUDGETS, sizes=7, spread=4.0):
@@ -42,7 +41,7 @@ def grid(truth, sigma, seed, budgets=BUDGETS, sizes=7, spread=4.0):
     for C in budgets:
         for N in true_optimum(*truth, C) * np.geomspace(1 / spread, spread, sizes):
             D = C / (6 * N)
-            L = (E + A * N ** -al + B * D ** -be) * np.exp(sigma * rng.standard_normal())
+            L = surface_loss(N, D, E, A, B, al, be) * np.exp(sigma * rng.standard_normal())
             rows.append({"N": N, "D": D, "C": C, "budget": C, "loss": L})
     return pd.DataFrame(rows)
 

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from slurm_local import ensure_slurm  # noqa: E402
 
+from flops_fit.forecast.machine import cpu_model  # noqa: E402
+
 MOCK = ["preset=quick", "mode=mock", "cluster__mock_local=false"]
 TINY = ["overrides=budgets.values=[4e9,8e9] planner.sizes=3 planner.spread=2 planner.min_steps=50 "
         "model.kwargs.n_layer=1 dataset.seq_len=32 training.batch_size=8 training.ckpt_every_steps=50"]
@@ -50,7 +52,7 @@ def main():
     ap.add_argument("--only", choices=["mock", "real"])
     a = ap.parse_args()
     partition = ensure_slurm()
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = cpu_model()
     print(f"CPU: {cpu}, {os.cpu_count()} cores; load average at start: {os.getloadavg()}")
     prof = ["--profile", "profiles/slurm-cpu"]
     rows = []

@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 PARTITION = "cpu"
 CONF = Path("/etc/slurm/slurm.conf")
 MARK = "# flops-fit test cluster"
@@ -72,10 +74,7 @@ PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 
 
 def _mem_mb() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(int(line.split()[1]) / 1024 * 0.8)
-    return 4000
+    return int(psutil.virtual_memory().total / 2**20 * 0.8)
 
 
 def node_state() -> str:

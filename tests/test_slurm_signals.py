@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("port29500")]  # launchers share the default port
@@ -18,20 +19,16 @@ TINY = ["budgets.values=[4e9,8e9]", "planner.sizes=3", "analysis.include_near_ed
 
 
 def _procs():
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                yield int(d.name), (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                pass
+    """(pid, argv as bytes) of every process (psutil)."""
+    for p in psutil.process_iter(["cmdline"]):
+        yield p.pid, [a.encode() for a in p.info["cmdline"] or []] or [b""]
 
 
 def _ppid(pid):
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
         return None
-    return next((int(l.split()[1]) for l in lines if l.startswith("PPid:")), None)
 
 
 def test_sigterm_to_the_jobs_launcher_checkpoints_both_processes(workflow_copy, tmp_path):

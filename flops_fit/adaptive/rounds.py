@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from flops_fit.config import stable_hash
+from flops_fit.io import json_clean
 from flops_fit.plan import PlanContext, fmt_sci, nearest, sweep_dir
 
 
@@ -102,14 +103,8 @@ def plan_round(ctx: PlanContext, budget: float, rnd: int, records) -> dict:
         if targets and not exps:
             decision["why"] += "; none feasible: " + "; ".join(d["reason"] for d in dropped)
         used = sorted(this["id"])
-        out.update(planned_by="extension", edge={k: _plain(v) for k, v in decision.items()},
+        out.update(planned_by="extension", edge=json_clean(dict(decision)),
                    decision=decision["why"], done=not exps or extend - used_ext - len(exps) <= 0)
     out.update(based_on=used, experiments=exps, dropped=dropped)
     return out
 
-
-def _plain(v):
-    """JSON-safe scalar: numpy -> python, NaN -> None."""
-    if isinstance(v, (float, np.floating)):
-        return float(v) if np.isfinite(v) else None
-    return int(v) if isinstance(v, np.integer) else v

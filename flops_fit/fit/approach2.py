@@ -15,6 +15,7 @@ from flops_fit.constants import MIN_SIZES_PER_BUDGET
 
 from .edge import BELOW, ABOVE, NEAR_HIGH, NEAR_LOW, edge_position
 from .powerlaw import LossLawFit, PowerLawFit, fit_loss_law, fit_power_law
+from .result import parabola
 
 MIN_POINTS = MIN_SIZES_PER_BUDGET
 
@@ -44,8 +45,7 @@ class ParabolaFit:
         return self.c0 - self.c1 ** 2 / (4 * self.c2) if self.c2 != 0 else np.nan
 
     def predict(self, x):
-        x = np.asarray(x, float)
-        return self.c0 + self.c1 * x + self.c2 * x ** 2
+        return parabola(x, self.c0, self.c1, self.c2)
 
 
 def parabola_coefs(x, y):

@@ -25,6 +25,7 @@ from flops_fit.constants import LEVEL
 
 from . import batched, batched_surface
 from .approach3 import GRID, MIN_POINTS, SurfaceFit, grid_minima, profile_grid, refine
+from .result import loss_law, power_law
 
 CHUNK_ELEMENTS = 1_000_000   # replicates x runs per batched surface refit
 A3_KEYS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -84,8 +85,8 @@ def _approach2(groups, budgets, logN, logD, L, W, Cs):
     kd, b = batched.power_laws(budgets, vert[..., 1])
     E, k, g = batched.loss_laws(budgets, vert[..., 2])
     with np.errstate(all="ignore"):
-        opt = np.stack([kn[:, None] * Cs ** a[:, None], kd[:, None] * Cs ** b[:, None],
-                        E[:, None] + k[:, None] * Cs ** -g[:, None]], -1)
+        opt = np.stack([power_law(Cs, kn[:, None], a[:, None]), power_law(Cs, kd[:, None], b[:, None]),
+                        loss_law(Cs, E[:, None], k[:, None], g[:, None])], -1)
     return vert, np.stack([kn, a, kd, b, E, k, g], -1), opt
 
 

@@ -17,6 +17,7 @@ from .approach2 import MIN_POINTS, parabola_coefs
 from .approach3 import SurfaceFit, fit_surface
 from .bootstrap import A3_KEYS, LEVEL, BootstrapResult
 from .powerlaw import loss_law_fast, power_law_fast
+from .result import loss_law, power_law
 
 BOOT_GRID = np.geomspace(0.02, 2.5, 20)
 
@@ -47,7 +48,7 @@ def _approach2_replicate(budget_ids, budgets, logN, logD, L, Cs):
     kn, a = power_law_fast(C, vert[ok, 0])
     kd, b = power_law_fast(C, vert[ok, 1])
     E, k, g = loss_law_fast(C, vert[ok, 2])
-    opt = np.stack([kn * Cs ** a, kd * Cs ** b, E + k * Cs ** -g], -1)
+    opt = np.stack([power_law(Cs, kn, a), power_law(Cs, kd, b), loss_law(Cs, E, k, g)], -1)
     return vert, np.array([kn, a, kd, b, E, k, g]), opt
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from flops_fit.constants import MIN_SIZES_PER_BUDGET
 
 from .powerlaw import loss_law_fast, power_law_fast
+from .result import loss_law, power_law
 
 MIN_FOR_INTERVAL = MIN_SIZES_PER_BUDGET
 
@@ -39,7 +40,7 @@ def replicate_laws(samples: dict, budgets, fitted, Cs) -> None:
                 kd, b = power_law_fast(C, v[:, 1])
                 E, k, g = loss_law_fast(C, v[:, 2])
                 laws[i] = kn, a, kd, b, E, k, g
-                opt[i] = np.stack([kn * Cs ** a, kd * Cs ** b, E + k * Cs ** -g], -1)
+                opt[i] = np.stack([power_law(Cs, kn, a), power_law(Cs, kd, b), loss_law(Cs, E, k, g)], -1)
     samples["a2.laws"], samples["a2.opt"] = laws, opt
     samples["a2.ratio"] = opt[..., 1] / opt[..., 0]
 

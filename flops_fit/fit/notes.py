@@ -2,6 +2,8 @@
 not trust, the numbers above them. One function per concern; `table_notes` collects them in reading order."""
 import numpy as np
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
+
 from .bootstrap import A3_KEYS
 from .budgets import describe
 from .plausibility import warning_notes
@@ -115,7 +117,7 @@ def _honest(an) -> list:
         out.append("columns read by alias: " + ", ".join(f"{k} as {v}" for k, v in an.aliases.items()))
     if an.status_note:
         out.append(f"status {an.status}: {an.status_note}")
-    few = [b.budget for b in an.approach2.budgets if b.in_n.n_points <= 3 and b.status != "too_few_points"]
+    few = [b.budget for b in an.approach2.budgets if b.in_n.n_points <= MIN_SIZES_PER_BUDGET and b.status != "too_few_points"]
     if few:
         out.append(f"approach2: {len(few)} budget(s) with 3 sizes ({', '.join(f'{c:.3g}' for c in few)}) have no "
                    "bootstrap interval on their optimum: a parabola through 3 points fits them exactly, so resampling "

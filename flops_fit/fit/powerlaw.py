@@ -12,6 +12,8 @@ from scipy.optimize import least_squares
 
 from flops_fit.constants import G_MAX, G_MIN
 
+from .result import loss_law, power_law
+
 
 @dataclass(frozen=True)
 class PowerLawFit:
@@ -24,7 +26,7 @@ class PowerLawFit:
     status: str          # ok | too_few_points
 
     def predict(self, C):
-        return self.k * np.asarray(C, float) ** self.exponent
+        return power_law(C, self.k, self.exponent)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class LossLawFit:
     status: str          # ok | too_few_points | hit_bound
 
     def predict(self, C):
-        return self.E + self.k * np.asarray(C, float) ** (-self.g)
+        return loss_law(C, self.E, self.k, self.g)
 
 
 def _log_power(logc, log_k, a):
@@ -77,8 +79,8 @@ def power_law_fast(C, y):
     return 10 ** log_k * c_ref ** (-a), a
 
 
-def _loss_law(x, E, k, g):
-    return E + k * x ** (-g)
+def _loss_law(x, E, k, g):   # lmfit reads the parameter names off this signature
+    return loss_law(x, E, k, g)
 
 
 def fit_loss_law(C, L) -> LossLawFit:

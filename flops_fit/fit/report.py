@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flops_fit.constants import MIN_SIZES_PER_BUDGET
 from flops_fit.io import atomic_write_json, atomic_write_text
 from flops_fit.io import json_clean as _clean
 
@@ -14,7 +15,7 @@ from .bootstrap import A3_KEYS
 from .compute import compute_fields, exponent_forms
 from .intervals import outside_note
 from .notes import table_notes
-from .result import SCHEMA
+from .result import SCHEMA, SURFACE_FORM
 
 
 def _est(value, lo=np.nan, hi=np.nan, **extra):
@@ -37,7 +38,7 @@ def _parabola(p, var):
             "x_min": p.x_min, "x_max": p.x_max, "n_points": p.n_points, "status": p.status}
 
 
-MAX_EXACT_SIZES = 3
+MAX_EXACT_SIZES = MIN_SIZES_PER_BUDGET   # a parabola through this many sizes fits them exactly
 EXACT_PARABOLA = ("3 sizes or fewer: the parabola goes through every point, so resampling the runs cannot show "
                   "how far the vertex could move; no bootstrap interval (add sizes to get one)")
 NO_MINIMUM = ("no minimum: the profile is flat or bends down (non-positive curvature), so its parabola's vertex "
@@ -93,7 +94,7 @@ def _approach2(an: Analysis) -> dict:
 def _approach3(an: Analysis) -> dict:
     f, boot = an.approach3, an.bootstrap
     lo, hi = boot.interval("a3.params")
-    out = {"status": f.status, "form": "L(N, D) = E + A/N^alpha + B/D^beta",
+    out = {"status": f.status, "form": SURFACE_FORM,
            "objective": f"sum Huber_delta(log Lhat - log L), delta={f.delta:g}", "huber_delta": f.delta,
            "huber_delta_rule": an.huber_delta_rule,
            "objective_value": f.objective, "n_points": f.n_points,

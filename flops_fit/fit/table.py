@@ -12,10 +12,9 @@ from flops_fit.constants import MIN_SIZES_PER_BUDGET
 
 from .budgets import infer_budgets, snap_budgets
 from .repeats import telling_columns
+from .result import PIPELINE_NAMES   # pipeline name -> short name (docs/architecture.md, "runs.csv")
 
 COLUMNS = ["id", "C", "budget", "N", "D", "loss", "status"]
-# pipeline name -> short name (docs/architecture.md, "runs.csv")
-PIPELINE_NAMES = {"params": "N", "data_units": "D", "final_loss": "loss", "budget_flops": "budget"}
 # common names in published run tables -> short name; the one used is named in a note (aliases_note)
 ALIASES = {"n_params": "N", "tokens": "D", "n_tokens": "D", "flops": "C", "compute": "C"}
 MIN_BUDGETS = 2

@@ -111,8 +111,8 @@ def _prior_from_fits(path: Path, noise_override) -> dict:
                          f"{fit.approach3.get('status', 'missing')}); use a fits.json whose Approach 3 fit succeeded")
     if not all(v > 0 for k, v in surf.items() if k != "E"):
         raise PriorError(f"forecast.prior={path}: its Approach 3 surface has a non-positive parameter ({surf})")
-    measured = (fit.get("design") or {}).get("noise_sigma")
-    noise = noise_override or (float(measured) if measured else DEFAULT_NOISE)
+    measured = fit.noise_sigma if math.isfinite(fit.noise_sigma) and fit.noise_sigma != 0 else None
+    noise = noise_override or (measured if measured else DEFAULT_NOISE)
     how = ("forecast.prior_noise" if noise_override else "measured there" if measured else "default, none measured")
     return {"surface": surf, "noise": noise, "source": str(path), "assumption": False,
             "label": f"the Approach 3 surface of {path} at {100 * noise:.2g} % noise ({how}); assumes this sweep "

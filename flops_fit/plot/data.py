@@ -27,15 +27,10 @@ def skip(figure: str, why: str) -> None:
 @dataclass
 class Sweep:
     dir: Path
-    runs: pd.DataFrame                 # runs.csv joined with the fit's per-run columns (outlier, used, predictions)
-    fits: dict                         # fits.json, as saved
+    runs: pd.DataFrame                 # runs.csv joined with the fit's per-run columns (FitResult.runs_table)
+    fit: FitResult                     # fits.json, the object that reads and evaluates it
     unit: str = "tokens"
     curves: dict = field(default_factory=dict)   # run id -> DataFrame(step, units, train_loss[, val_loss])
-
-    @property
-    def fit(self) -> FitResult:
-        """fits.json as the object that evaluates it (laws, surface, optimum)."""
-        return FitResult(self.fits, self.dir / "fits.json")
 
     @property
     def a2(self) -> dict:
@@ -55,17 +50,7 @@ class Sweep:
 
     def table(self, approach: str | None = None) -> pd.DataFrame:
         """The Chinchilla table rows saved in fits.json, flattened (value, _lo, _hi per quantity)."""
-        recs = []
-        for r in self.fits.get("table") or []:
-            rec = {"approach": r.get("approach"), "budget": num(r.get("budget")), "kind": r.get("kind")}
-            for k in ("n_star", "d_star", "ratio", "loss"):
-                rec[k], rec[f"{k}_lo"], rec[f"{k}_hi"] = est(r.get(k))
-            recs.append(rec)
-        df = pd.DataFrame(recs, columns=["approach", "budget", "kind"] + [
-            f"{k}{s}" for k in ("n_star", "d_star", "ratio", "loss") for s in ("", "_lo", "_hi")])
-        if approach is not None:
-            df = df[df["approach"] == approach]
-        return df.sort_values("budget").reset_index(drop=True)
+        return self.fit.table(approach)
 
     def swept(self) -> list[float]:
         """The IsoFLOP budgets; for a table without them, the smallest and largest C of its runs (fits.json's C,
@@ -73,9 +58,9 @@ class Sweep:
         b = sorted(float(x) for x in self.runs["budget"].dropna().unique())
         if b:
             return b
-        C = pd.to_numeric(pd.Series([r.get("C") for r in self.fits.get("runs") or []], dtype=object),
-                          errors="coerce").dropna()
-        C = C.to_numpy(float) if len(C) else (6.0 * self.runs["N"] * self.runs["D"]).dropna().to_numpy(float)
+        C = self.fit.run_compute()
+        C = C[np.isfinite(C)]
+        C = C if len(C) else (6.0 * self.runs["N"] * self.runs["D"]).dropna().to_numpy(float)
         C = C[np.isfinite(C) & (C > 0)]
         return [float(C.min()), float(C.max())] if len(C) else []
 
@@ -126,45 +111,19 @@ def load_sweep(sweep_dir) -> Sweep:
     """runs.csv + fits.json (+ curves). Raises FileNotFoundError only if runs.csv and fits.json are both absent."""
     sweep_dir = Path(sweep_dir)
     runs_path, fits_path = sweep_dir / "runs.csv", sweep_dir / "fits.json"
-    fits = {}
+    fit = FitResult({}, fits_path)
     if fits_path.is_file():
         with open(fits_path) as f:
-            fits = json.load(f)
+            fit = FitResult(json.load(f), fits_path)
     else:
         skip("every fitted curve", f"{fits_path} not found")
     raw = pd.read_csv(runs_path) if runs_path.is_file() else None
-    if raw is None and not fits:
+    if raw is None and not fit.data:
         raise FileNotFoundError(f"neither {runs_path} nor {fits_path} exists: run the sweep and the fit first")
-
-    fr = pd.DataFrame(fits.get("runs") or [])
-    if raw is not None:
-        df = pd.DataFrame({"id": raw["id"].astype(str)})
-        df["budget"] = pd.to_numeric(raw.get("budget_flops"), errors="coerce")
-        df["N"] = pd.to_numeric(raw.get("params"), errors="coerce")
-        df["D"] = pd.to_numeric(raw.get("data_units"), errors="coerce")
-        df["loss"] = pd.to_numeric(raw.get("final_loss"), errors="coerce")
-        df["status"] = raw.get("status", pd.Series(["completed"] * len(raw))).fillna("completed").astype(str)
-        df["run_dir"] = raw["run_dir"] if "run_dir" in raw.columns else None
-        # how each run was planned (docs/adaptive.md); tables from before steered sweeps: all prior
-        df["planned_by"] = raw["planned_by"].fillna("prior").astype(str) if "planned_by" in raw.columns else "prior"
-        unit = str(raw["unit"].dropna().iloc[0]) if "unit" in raw.columns and raw["unit"].notna().any() else None
-    else:
-        df = fr[["id", "budget", "N", "D", "loss", "status"]].copy()
-        df["run_dir"] = None
-        df["planned_by"] = "prior"
-        unit = None
-    for c in ("outlier", "used", "pred_approach2", "pred_approach3", "reason"):
-        if not fr.empty and c in fr.columns:
-            df[c] = df["id"].map(dict(zip(fr["id"].astype(str), fr[c])))
-        else:
-            df[c] = np.nan
-    df["outlier"] = df["outlier"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else v == 1.0)
-    df["completed"] = df["status"].str.lower().eq("completed")
-    default_used = df["completed"] & ~df["outlier"]
-    df["used"] = [bool(u) if isinstance(u, (bool, np.bool_)) else bool(d) for u, d in zip(df["used"], default_used)]
-    for c in ("pred_approach2", "pred_approach3"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    unit = unit or fits.get("unit") or "tokens"
+    df = fit.runs_table(raw)
+    unit = str(raw["unit"].dropna().iloc[0]) if raw is not None and "unit" in raw.columns and raw["unit"].notna().any() \
+        else None
+    unit = unit or fit.unit or "tokens"
 
     curves = {}
     for rid, rd in zip(df["id"], df["run_dir"]):
@@ -173,4 +132,4 @@ def load_sweep(sweep_dir) -> Sweep:
             c = _read_curve(d / "curve.jsonl")
             if c is not None:
                 curves[rid] = c
-    return Sweep(sweep_dir, df.sort_values(["budget", "N"]).reset_index(drop=True), fits, unit, curves)
+    return Sweep(sweep_dir, df.sort_values(["budget", "N"]).reset_index(drop=True), fit, unit, curves)

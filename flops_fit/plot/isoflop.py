@@ -7,6 +7,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from . import theme
+from flops_fit.fit.result import parabola
+
 from .data import Sweep, est, num, skip
 
 # markers drawn over the runs a steered sweep added, by how they were planned (metrics.json planned_by)
@@ -19,25 +21,25 @@ ADDED = {"adaptive": {"marker": "D", "s": 24, "facecolor": "none", "edgecolor": 
 ADDED_LABEL = {"adaptive": "re-centred on the fitted N*(C)", "extension": "added beyond an edge",
                "replicate": "seed replicate"}
 
-_VAR = {"N": ("parabola_n", "n_star", "Parameters $N$"),
-        "D": ("parabola_d", "d_star", None)}
+_VAR = {"N": ("n_star", "Parameters $N$"),
+        "D": ("d_star", None)}
 
 
-def _parabola(p: dict, pad: float = 0.08):
-    c0, c1, c2 = (num(p.get(k)) for k in ("c0", "c1", "c2"))
-    lo, hi = num(p.get("x_min")), num(p.get("x_max"))
-    if not all(np.isfinite([c0, c1, c2, lo, hi])):
+def _parabola(coefs, span_x, pad: float = 0.08):
+    """The saved parabola (FitResult.profile) over its sampled range, padded: (10^x, loss)."""
+    lo, hi = span_x
+    if not all(np.isfinite([*coefs, lo, hi])):
         return None
     span = max(hi - lo, 0.1)
     x = np.linspace(lo - pad * span, hi + pad * span, 200)
-    return 10 ** x, c0 + c1 * x + c2 * x * x
+    return 10 ** x, parabola(x, *coefs)
 
 
 def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
-    pkey, okey, xlabel = _VAR[var]
+    okey, xlabel = _VAR[var]
     runs = sw.runs
     flags = {"outlier": False, "failed": False, "edge": False, "bad": False}
-    fits = {num(b.get("budget")): b for b in sw.a2.get("budgets") or []}
+    fits = sw.fit.budget_fits
     for budget, g in runs.groupby("budget"):
         c = colors.get(float(budget), "0.5")
         ok = g[g["completed"] & ~g["outlier"] & g["loss"].notna()]
@@ -58,9 +60,8 @@ def _panel(ax, sw: Sweep, var: str, colors: dict) -> dict:
         b = fits.get(float(budget))
         if not b:
             continue
-        p = b.get(pkey) or {}
-        curve = _parabola(p)
-        status = p.get("status", b.get("status"))
+        coefs, span_x, status = sw.fit.profile(b, var)
+        curve = _parabola(coefs, span_x)
         near = status == "ok" and b.get("status") == "near_edge"   # a vertex near its grid's edge (not fitted)
         fitted = b.get("fitted", status == "ok")
         if curve is not None:
@@ -98,7 +99,7 @@ def plot_isoflop(sw: Sweep, out_dir, colors: dict) -> list:
     if runs.empty:
         skip("isoflop", "no run has a final loss")
         return []
-    if not sw.a2.get("budgets"):
+    if not sw.fit.budget_fits:
         skip("isoflop parabolas", "fits.json has no Approach 2 per-budget fits; drawing the runs only")
     fig, axes = plt.subplots(1, 2, figsize=(theme.PAGE, 2.7), sharey=True)
     flags = {}

@@ -12,11 +12,11 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from . import theme
-from .data import Sweep, est, num, skip
+from .data import Sweep, est, skip
 
 
-def _ci(d: dict, spec: str = ".3f") -> str:
-    v, lo, hi = est(d)
+def _ci(e: tuple, spec: str = ".3f") -> str:
+    v, lo, hi = e
     if not np.isfinite(v):
         return "n/a"
     s = format(v, spec)
@@ -25,24 +25,22 @@ def _ci(d: dict, spec: str = ".3f") -> str:
 
 def _legend_text(sw: Sweep, approach: str, q: str) -> str:
     lab = theme.APPROACH[approach]["short"]
+    fit = sw.fit
     if approach == "approach2":
-        laws = sw.a2.get("power_laws") or {}
         if sw.a2.get("status") == "two_points":   # a line through 2 points: exact, no interval
             lab = f"{lab} (2 budgets, no CI)"
         if q in ("n_star", "d_star"):
             sym = "a" if q == "n_star" else "b"
-            return f"{lab}: ${sym}$ = {_ci((laws.get(q) or {}).get('exponent'))}"
-        ls = laws.get("l_star") or {}
-        E = _ci(ls.get("E"))
-        if ls.get("status") == "hit_bound":  # an interval of a parameter pinned at its bound says nothing
-            E = f"{est(ls.get('E'))[0]:.3f} (at its bound)"
-        return f"{lab}: $E$ = {E}\n      $\\gamma$ = {_ci(ls.get('g'))}"
-    a3 = sw.a3
+            return f"{lab}: ${sym}$ = {_ci(fit.law_estimate(q, 'exponent'))}"
+        E = _ci(fit.law_estimate("l_star", "E"))
+        if fit.law("l_star").get("status") == "hit_bound":  # an interval of a parameter pinned at its bound says nothing
+            E = f"{fit.law_estimate('l_star', 'E')[0]:.3f} (at its bound)"
+        return f"{lab}: $E$ = {E}\n      $\\gamma$ = {_ci(fit.law_estimate('l_star', 'g'))}"
     if q == "n_star":
-        return f"{lab}: $a$ = {_ci(a3.get('a'))}"
+        return f"{lab}: $a$ = {_ci(fit.estimate('approach3', 'a'))}"
     if q == "d_star":
-        return f"{lab}: $b$ = {_ci(a3.get('b'))}"
-    return f"{lab}: $E$ = {_ci(a3.get('E'))}"
+        return f"{lab}: $b$ = {_ci(fit.estimate('approach3', 'b'))}"
+    return f"{lab}: $E$ = {_ci(fit.estimate('approach3', 'E'))}"
 
 
 def _band(ax, tab, q: str, Cs, color):
@@ -75,7 +73,7 @@ def plot_scaling(sw: Sweep, out_dir, colors: dict) -> list:
     fig, axes = plt.subplots(1, 3, figsize=(theme.PAGE, 2.9))
     quantities = (("n_star", "Optimal parameters $N^*$"), ("d_star", f"Optimal training {unit} $D^*$"),
                   ("loss", "Optimal loss $L^*$"))
-    budgets = {num(b.get("budget")): b for b in sw.a2.get("budgets") or []}
+    budgets = sw.fit.budget_fits
     for j, (ax, (q, ylabel)) in enumerate(zip(axes, quantities)):
         handles = []
         for a in have:

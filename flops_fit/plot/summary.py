@@ -42,35 +42,33 @@ def _table(head, rows, left=1) -> str:
 
 
 def summary_html(sw: Sweep) -> str:
-    f = sw.fits
-    st = (f.get("settings") or {})
-    boot = st.get("bootstrap") or {}
+    fit = sw.fit
+    boot = fit.bootstrap
     runs = sw.runs
     counts = runs["status"].value_counts().to_dict()
-    parts = [f"<h1 style='font-size:18px'>Fit summary: {html.escape(str(f.get('source', sw.dir)))}</h1>",
-             f"<p>Overall status: <b>{html.escape(str(f.get('status', 'missing')))}</b>. "
+    parts = [f"<h1 style='font-size:18px'>Fit summary: {html.escape(str(fit.get('source', sw.dir)))}</h1>",
+             f"<p>Overall status: <b>{html.escape(str(fit.status))}</b>. "
              f"{len(runs)} runs over {runs['budget'].nunique()} budgets "
              f"({', '.join(f'{v} {html.escape(str(k))}' for k, v in counts.items())}); "
              f"{int(runs['outlier'].sum())} flagged as outliers, {int(runs['used'].sum())} used in the fits. "
              f"D is in {html.escape(sw.unit)}. Brackets: {sw.level}% bootstrap intervals "
              f"({boot.get('n', '?')} replicates, {html.escape(str(boot.get('resampling', '')))}).</p>"]
     a2 = sw.a2
-    laws = a2.get("power_laws") or {}
     parts.append(f"<h2>Approach 2 (IsoFLOP profiles): {html.escape(str(a2.get('status', 'missing')))}</h2>")
     if a2.get("reason"):
         parts.append(f"<p>{html.escape(str(a2['reason']))}</p>")
     rows = []
     for key, name in (("n_star", "N* = k·C<sup>a</sup>"), ("d_star", "D* = k·C<sup>b</sup>")):
-        law = laws.get(key) or {}
+        law = fit.law(key)
         rows.append([name, _ci(law.get("exponent"), ".4f"), _ci(law.get("k"), ".3g"), _f(num(law.get("r2")), ".5f"),
                      law.get("n_points", "–"), law.get("status", "–")])
-    ls = laws.get("l_star") or {}
+    ls = fit.law("l_star")
     rows.append(["L* = E + k·C<sup>−γ</sup>", "γ = " + _ci(ls.get("g"), ".4f"),
                  "E = " + _ci(ls.get("E"), ".4g") + ", k = " + _ci(ls.get("k"), ".3g"), _f(num(ls.get("r2")), ".5f"),
                  ls.get("n_points", "–"), ls.get("status", "–")])
     parts.append(_table(["law", "exponent", "coefficients", "R²", "budgets", "status"], rows))
     brows = []
-    for b in a2.get("budgets") or []:
+    for b in fit.budget_fits.values():
         brows.append([f"{num(b.get('budget')):.3g}", b.get("status", "–"), b.get("n_points", "–"),
                       _ci(b.get("n_star"), ".3g"), _ci(b.get("d_star"), ".3g"), _ci(b.get("l_star"), ".4g")])
     if brows:
@@ -94,8 +92,7 @@ def summary_html(sw: Sweep) -> str:
                                for k, v in sens.items()])
                      + (f"<p class=muted>Approach 3 refitted on the same runs; a moves by {100 * rel:.2g} % of its "
                         "value across these objectives.</p>" if np.isfinite(rel) else ""))
-    design = f.get("design") or {}
-    sigma, bound, a = num(design.get("noise_sigma")), num(design.get("a_sd_bound")), est(a3.get("a"))[0]
+    sigma, bound, a = fit.noise_sigma, fit.a_sd_bound, fit.a
     if np.isfinite(sigma) and np.isfinite(bound) and np.isfinite(a):
         parts.append("<h2>Design check</h2>"
                      f"<p>Run-to-run noise σ̂ = {100 * sigma:.2g} % of the loss (around the IsoFLOP parabolas). "
@@ -103,7 +100,7 @@ def summary_html(sw: Sweep) -> str:
                      f"{100 * bound / a:.2g} % of a = {a:.3g}; Cramér–Rao bound for this design). Approach 3's "
                      f"interval: {_ci(a3.get('a'), '.3g')}. If the bound is near the precision you need, the "
                      "design limits it, not the fit: widen the size spread or add budgets.</p>")
-    notes = f.get("notes") or []
+    notes = fit.notes
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(str(n))}</li>" for n in notes) + "</ul>")
     tab = sw.table()
@@ -119,7 +116,7 @@ def summary_html(sw: Sweep) -> str:
                              "loss"], trows, left=1))
     else:
         parts.append("<p>No approach could be fitted.</p>")
-    ex = f.get("excluded") or []
+    ex = fit.excluded
     bad = runs[~runs["completed"]]
     if ex or len(bad):
         parts.append("<h2>Excluded runs</h2>")

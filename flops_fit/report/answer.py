@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flops_fit.plot.data import est, num
+from flops_fit.fit.result import FitResult, num
 
 EDGE = 0.05   # a point estimate within 5 % of its interval's width from an end is "at the edge"
 
@@ -21,15 +21,9 @@ def _g(v, d=3) -> str:
     return f"{v:.{d}g}" if np.isfinite(v) else "–"
 
 
-def best_exponent(fits: dict) -> tuple:
-    """(approach, a, lo, hi) the user should act on: Approach 3's when it fitted (its bootstrap resamples runs
-    and refits the whole surface, E included), else Approach 2's."""
-    a3 = fits.get("approach3") or {}
-    if a3.get("status") in ("ok", "hit_bound") and np.isfinite(est(a3.get("a"))[0]):
-        return ("approach3",) + est(a3.get("a"))
-    law = (((fits.get("approach2") or {}).get("power_laws") or {}).get("n_star") or {}).get("exponent")
-    v = est(law)
-    return ("approach2",) + v if np.isfinite(v[0]) else ("none", np.nan, np.nan, np.nan)
+def best_exponent(fits) -> tuple:
+    """(approach, a, lo, hi) the user should act on (FitResult.best_exponent); fits: a FitResult or its dict."""
+    return FitResult.of(fits).best_exponent()
 
 
 def edge_note(a, lo, hi) -> str:
@@ -44,15 +38,17 @@ def edge_note(a, lo, hi) -> str:
             "interval as the spread of a, not as centred on it")
 
 
-def precision_lines(fits: dict, forecast: dict | None) -> list[str]:
-    """One number for a, why the other two precisions differ from it, and what would narrow it."""
-    who, a, lo, hi = best_exponent(fits)
+def precision_lines(fits, forecast: dict | None) -> list[str]:
+    """One number for a, why the other two precisions differ from it, and what would narrow it. fits: a FitResult
+    or its dict."""
+    fit = FitResult.of(fits)
+    who, a, lo, hi = fit.best_exponent()
     if who == "none":
         return []
     name = "Approach 3" if who == "approach3" else "Approach 2"
-    level = int(round(100 * num(((fits.get("settings") or {}).get("bootstrap") or {}).get("level"), 0.95)))
+    level = int(round(100 * fit.level))
     out = [f"Act on a = {_g(a)} [{_g(lo)}, {_g(hi)}] ({name}'s {level} % bootstrap interval over the runs)."]
-    bound = num((fits.get("design") or {}).get("a_sd_bound"))
+    bound = fit.a_sd_bound
     prec = ((forecast or {}).get("precision") or {}).get("planned") or {}
     fsd = num(((prec.get("approaches") or {}).get(who) or {}).get("a_sd"))
     why = []
@@ -68,8 +64,7 @@ def precision_lines(fits: dict, forecast: dict | None) -> list[str]:
     if note:
         out.append(note[0].upper() + note[1:] + ".")
     if who == "approach3":   # Approach 2's a, shown beside it, explained the same way
-        law = (((fits.get("approach2") or {}).get("power_laws") or {}).get("n_star") or {}).get("exponent")
-        note = edge_note(*est(law)) if law else ""
+        note = edge_note(*fit.estimate("approach2", "n_star"))
         if note:
             out.append("Approach 2's " + note + ".")
     designs = [d for d in (forecast or {}).get("precision", {}).get("designs") or [] if "error" not in d]
@@ -91,23 +86,24 @@ def terminal_answer(sweep_dir) -> list[str]:
     """3-5 lines: a with its interval, N*/D* at the targets, the warnings, where the table and report are."""
     d = Path(sweep_dir)
     try:
-        fits = json.loads((d / "fits.json").read_text())
+        fit = FitResult(json.loads((d / "fits.json").read_text()), d / "fits.json")
     except (OSError, ValueError):
         return [f"flops-fit: no fits.json in {d}: no answer yet"]
-    who, a, lo, hi = best_exponent(fits)
+    who, a, lo, hi = fit.best_exponent()
+    status = fit.get("status")
     if who == "none":
-        lines = [f"flops-fit: no scaling law could be fitted (status {fits.get('status')}); see {d}/fits.json notes"]
+        lines = [f"flops-fit: no scaling law could be fitted (status {status}); see {d}/fits.json notes"]
     else:
         lines = [f"flops-fit answer: N* ~ C^a with a = {_g(a)} [{_g(lo)}, {_g(hi)}] "
-                 f"({who.replace('approach', 'Approach ')}, fit status {fits.get('status')})"]
-    targets = (fits.get("settings") or {}).get("targets") or []
-    rows = [r for r in fits.get("table") or [] if r.get("approach") == who and r.get("budget") in targets]
-    if rows:
-        lines.append("  at " + "; ".join(f"C={r['budget']:.2g}: N*={_g(num(r['n_star']['value']), 2)}, "
-                                        f"D*={_g(num(r['d_star']['value']), 2)}" for r in rows[:3]))
-    warns = fits.get("warnings") or []
+                 f"({who.replace('approach', 'Approach ')}, fit status {status})"]
+    tab = fit.table(who)
+    rows = tab[tab["budget"].isin(fit.targets)]
+    if len(rows):
+        lines.append("  at " + "; ".join(f"C={r.budget:.2g}: N*={_g(r.n_star, 2)}, D*={_g(r.d_star, 2)}"
+                                        for r in rows.head(3).itertuples()))
+    warns = fit.warnings
     lines.append(f"  {len(warns)} warning(s)" + (f", first: {warns[0]}" if warns else "")
-                 + f"; {len(fits.get('notes') or [])} note(s) under the table")
+                 + f"; {len(fit.notes)} note(s) under the table")
     report = (f"the same snakemake command with --report {d}/report.html (its front page: {d}/report/front.rst)"
               if (d / "plan.json").is_file() else
               f"python -m flops_fit.report.front --dir {d} --out {d}/report/front.rst")   # a table brought in
@@ -129,23 +125,26 @@ def _rst(text: str) -> str:
     return text.replace("*", "\\*").replace("_", "\\_").replace("`", "'").replace("|", "\\|")
 
 
-def front_warnings(fits: dict, forecast: dict | None) -> list[str]:
-    """RST for the front page, under the answer: the warnings on the table's rows, then the precision lines."""
+def front_warnings(fits, forecast: dict | None) -> list[str]:
+    """RST for the front page, under the answer: the warnings on the table's rows, then the precision lines.
+    fits: a FitResult or its dict."""
+    fits = FitResult.of(fits)
     out = []
-    warns = fits.get("warnings") or []
+    warns = fits.warnings
     if warns:
         out += [f"**Warning ({len(warns)}): rows of the table lie outside the data's range:**", ""]
-        out += [f"- {_rst(r['approach'])} at C = {r['budget']:.3g}: {_rst(r['warning'])}"
-                for r in fits.get("table") or [] if r.get("warning")] + [""]
+        out += [f"- {_rst(approach)} at C = {budget:.3g}: {_rst(warning)}"
+                for approach, budget, warning in fits.table_warnings()] + [""]
     prec = precision_lines(fits, forecast)
     if prec:
         out += ["**Precision:** " + " ".join(_rst(p) for p in prec), ""]
     return out
 
 
-def front_notes(fits: dict) -> list[str]:
-    """Every note under the Chinchilla table (fits.json notes), as on the table itself."""
-    notes = fits.get("notes") or []
+def front_notes(fits) -> list[str]:
+    """Every note under the Chinchilla table (fits.json notes), as on the table itself. fits: a FitResult or its
+    dict."""
+    notes = FitResult.of(fits).notes
     if not notes:
         return []
     return ["Table notes", "-----------", ""] + [f"- {_rst(n)}" for n in notes] + [""]

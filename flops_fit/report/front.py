@@ -15,7 +15,8 @@ import numpy as np
 
 from flops_fit.constants import FIGURES, OPTIONAL_FIGURES
 from flops_fit.io import atomic_write_text
-from flops_fit.plot.data import est, load_sweep, num
+from flops_fit.fit.result import num
+from flops_fit.plot.data import load_sweep
 
 NAMES = {"approach2": "Approach 2, the IsoFLOP profiles", "approach3": "Approach 3, the fitted L(N, D)"}
 
@@ -67,14 +68,8 @@ def _table(head, rows, widths=None) -> list[str]:
     return out + [""]
 
 
-def _exponents(sw) -> dict:
-    a2 = ((sw.a2.get("power_laws") or {}).get("n_star") or {}).get("exponent")
-    return {"approach2": est(a2) if sw.a2_ok else (np.nan,) * 3,
-            "approach3": est(sw.a3.get("a")) if sw.a3_ok else (np.nan,) * 3}
-
-
 def _answer(sw) -> list[str]:
-    ex = _exponents(sw)
+    ex = {a: sw.fit.exponent(a) for a in ("approach2", "approach3")}
     best = "approach3" if np.isfinite(ex["approach3"][0]) else "approach2"
     other = "approach2" if best == "approach3" else "approach3"
     if not np.isfinite(ex[best][0]):
@@ -91,17 +86,17 @@ def _answer(sw) -> list[str]:
                  _cell(r, "d_star"), _cell(r, "ratio"), _cell(r, "loss", 4)]
                 for r in tgt.sort_values(["budget", "approach"]).itertuples()]
         lines += _table(["C (FLOPs)", "approach", "N\\*", "D\\*", "D\\*/N\\*", "loss"], rows)
-    edge = [b for b in sw.a2.get("budgets") or [] if b.get("status") not in ("ok", None)]
+    budgets = sw.fit.budget_fits.values()
+    edge = [b for b in budgets if b.get("status") not in ("ok", None)]
     if edge:
-        lines += [f"Note: {len(edge)} of {len(sw.a2.get('budgets'))} budgets were left out of Approach 2 "
+        lines += [f"Note: {len(edge)} of {len(budgets)} budgets were left out of Approach 2 "
                   f"({', '.join(sorted({str(b['status']) for b in edge}))}); see the `isoflop.png`_ figure.", ""]
     return lines
 
 
 def _design(sw, forecast) -> list[str]:
-    d = sw.fits.get("design") or {}
-    sigma, bound = num(d.get("noise_sigma")), num(d.get("a_sd_bound"))
-    a, lo, hi = est(sw.a3.get("a")) if sw.a3_ok else (np.nan,) * 3
+    sigma, bound = sw.fit.noise_sigma, sw.fit.a_sd_bound
+    a, lo, hi = sw.fit.exponent("approach3")
     if not (np.isfinite(sigma) and np.isfinite(bound)):
         return ["**Design check:** not available (needs an Approach 3 fit and enough runs around the IsoFLOP "
                 "parabolas to estimate the noise).", ""]
@@ -168,7 +163,7 @@ def front_page(sweep_dir) -> str:
     head = [".. raw:: html", "", *("   " + line for line in CSS.splitlines()), "", title, "=" * len(title), "",
             f"{len(runs)} runs over {runs['budget'].nunique()} compute budgets "
             f"({_g(runs['budget'].min(), 2)} to {_g(runs['budget'].max(), 2)} FLOPs), "
-            f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fits.get('status', 'missing')}**."
+            f"{int(runs['used'].sum())} used in the fits; fit status: **{sw.fit.status}**."
             + (" **Mock sweep**: losses from the known surface in config ``mock.*`` (a check of the pipeline and "
                "the fits, not training)." if _is_mock(sweep_dir) else ""), ""]
     present = [f for f in FIGURES + OPTIONAL_FIGURES if (sweep_dir / "plots" / f"{f}.png").is_file()]
@@ -177,9 +172,9 @@ def front_page(sweep_dir) -> str:
         if present else []
     from .answer import front_notes, front_warnings
     from .predict import prediction_section   # verification, hold-out, rollout (flops_fit/predict)
-    body = head + _answer(sw) + front_warnings(sw.fits, forecast) + prediction_section(sweep_dir) \
+    body = head + _answer(sw) + front_warnings(sw.fit, forecast) + prediction_section(sweep_dir) \
         + _design(sw, forecast) + _forecast(summary) + _utilization(sweep_dir) + links \
-        + _chinchilla(sw) + front_notes(sw.fits)
+        + _chinchilla(sw) + front_notes(sw.fit)
     return "\n".join(body).rstrip() + "\n"
 
 

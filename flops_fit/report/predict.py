@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from flops_fit.fit.result import FitResult
+
 
 def _pct(x, signed=False) -> str:
     if x is None:
@@ -69,9 +71,9 @@ def prediction_section(sweep_dir) -> list[str]:
     """RST lines for the front page (empty when no hold-out, rollout or verification was made)."""
     d = Path(sweep_dir)
     try:
-        fits = json.loads((d / "fits.json").read_text())
+        fits = FitResult(json.loads((d / "fits.json").read_text()), d / "fits.json")
     except (OSError, ValueError):
-        fits = {}
+        fits = FitResult({})
     try:
         verify = json.loads((d / "verify.json").read_text())
     except (OSError, ValueError):
