@@ -7,6 +7,8 @@ record, and the test retrains the cheapest runs and compares their final losses 
     snakemake --cores 2 --config preset=quickstart results_dir=/tmp/qs
     python benchmarks/quickstart_record.py --dir /tmp/qs/gpt-pysource-quickstart --out tests/data/quickstart_record.json
 
+Beside the record it copies the sweep's runs.csv (tests/data/quickstart_runs.csv), which the test fits again.
+
 The record states the machine (CPU model, cores), the load the runs saw (timing.jsonl) and the sweep's wall time
 (the Snakemake process's start to the last output it wrote).
 """
@@ -70,6 +72,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rec = record(args.dir)
     args.out.write_text(json.dumps(rec, indent=1) + "\n")
+    runs = args.out.with_name(args.out.name.replace("_record.json", "_runs.csv"))
+    runs.write_text((args.dir / "runs.csv").read_text())
     print(json.dumps({k: rec[k] for k in ("machine", "load", "wall_minutes", "fit_status", "approach3")}))
 
 

@@ -1,7 +1,8 @@
-"""The quickstart against a recorded expectation (tests/data/quickstart_record.json, made from a real
-`snakemake --cores 2 --config preset=quickstart` by benchmarks/quickstart_record.py). Training is deterministic,
-so (a) the README's description of the quickstart must match the record, and (b) the cheapest runs, trained again
-here, must end at the recorded final losses."""
+"""The quickstart against a recorded expectation (tests/data/quickstart_record.json and the sweep's
+quickstart_runs.csv, made from a real `snakemake --cores 2 --config preset=quickstart` by
+benchmarks/quickstart_record.py). Training is deterministic, so (a) the README's description of the quickstart
+must match the record, (b) the recorded runs, fitted again, must give the recorded statuses and exponents, and
+(c) the cheapest runs, trained again here, must end at the recorded final losses."""
 import json
 import re
 
@@ -59,6 +60,23 @@ def test_the_record_is_a_complete_quickstart():
     assert len(RECORD["runs"]) == 15 and all(r["status"] == "completed" for r in RECORD["runs"].values())
     ids = {e["id"] for e in plan(load_config(["preset=quickstart"]))["experiments"]}
     assert ids == set(RECORD["runs"]), "the quickstart's plan changed: rerun it and benchmarks/quickstart_record.py"
+
+
+@pytest.mark.slow  # the quickstart's fit with its 200 bootstrap replicates: ~10-20 s
+def test_the_recorded_runs_fit_to_the_recorded_statuses_and_exponents(tmp_path):
+    from flops_fit.config import load_config
+    from flops_fit.stages import fit_scaling_laws
+    cfg = load_config(["preset=quickstart"])
+    res = fit_scaling_laws(REPO / "tests" / "data" / "quickstart_runs.csv", tmp_path, cfg["analysis"], quiet=True,
+                           sweep_targets=cfg["budgets"]["targets"])
+    fits = json.loads((tmp_path / "fits.json").read_text())
+    assert res is not None and fits["status"] == RECORD["fit_status"]
+    assert [(b["budget"], b["status"]) for b in fits["approach2"]["budgets"]] == \
+        [(b["budget"], b["status"]) for b in RECORD["budgets"]]
+    assert fits["approach2"]["status"] == RECORD["approach2"]["status"]
+    a3 = fits["approach3"]["a"]
+    assert (a3["value"], a3["lo"], a3["hi"]) == pytest.approx(
+        (RECORD["approach3"]["a"], RECORD["approach3"]["a_lo"], RECORD["approach3"]["a_hi"]), rel=1e-6)
 
 
 def _cheapest(n):
