@@ -31,15 +31,15 @@ report: REPORT_FRONT  # the report opens on the answer: results/<sweep>/report/f
 
 
 rule all:
+    default_target: True
     input:
         rules.plan.output.plan,
-        all_metrics(),  # listed here too, so a deleted result file is retrained (and everything after it)
+        all_metrics,  # listed here too, so a deleted result file is retrained (and everything after it)
         rules.fit_scaling_laws.output.fits,
         rules.plot.output.plots,
         rules.forecast_vs_actual.output.csv,
         rules.report_front.output.front,
         WSD_TARGETS,  # <sweep>/compute.json of a WSD sweep (workflow/rules/wsd.smk); none otherwise
-    default_target: True
 
 
 # Snakemake keeps one onsuccess handler per workflow: everything that runs at the end goes here.
@@ -62,5 +62,7 @@ onsuccess:
 
                 print(saving_line(json.load(open(f"{SWEEP}/compute.json"))))
         except Exception as e:  # the results are written; only the summary failed
-            print(f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
-                  f"python -m flops_fit.report.answer --dir {SWEEP}")
+            print(
+                f"flops-fit: the answer could not be printed ({type(e).__name__}: {e}); "
+                f"python -m flops_fit.report.answer --dir {SWEEP}"
+            )

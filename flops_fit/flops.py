@@ -7,15 +7,17 @@ batched matmuls (QK^T and AV) over the full sequence. On the CPU the fused kerne
 zero FLOPs. Causal masking is not discounted (the Chinchilla convention). Nothing assumes 6N: a ViT, an
 embedding-heavy GPT or any user model gets its own number.
 
-Measurements are cached in memory and on disk (``<results_dir>/.cache/sizes-<hash>.json``), so the
-Snakemake workflow re-plans in milliseconds per experiment.
+Measurements are cached in memory and on disk (``<results_dir>/.cache/sizes-<hash>.json``, or the folder
+$FLOPS_FIT_MEASURE_CACHE names: ``plugins.measurement_cache``), so the Snakemake workflow re-plans in
+milliseconds per experiment. The hash covers the plugin config and the plugins' source: an edited model is
+measured again.
 """
 import json
 from pathlib import Path
 
 from .config import stable_hash
 from .io import atomic_write_json
-from .plugins import Plugins
+from .plugins import Plugins, plugin_source_hash
 
 
 class SizeTable:
@@ -25,7 +27,7 @@ class SizeTable:
         self.p = plugins
         key = stable_hash({"model": plugins.model_path, "kwargs": plugins.model_kwargs, "knob": plugins.knob,
                            "data": plugins.data_path, "data_cfg": plugins.data_cfg, "loss": plugins.loss_path,
-                           "v": 1})
+                           "source": plugin_source_hash((plugins.model_cls, plugins.data, plugins.loss)), "v": 2})
         self.path = Path(cache_dir) / f"sizes-{key}.json" if cache_dir else None
         self.params: dict = {}
         self.fpu: dict = {}

@@ -18,7 +18,7 @@ import numpy as np
 from .config import stable_hash
 from .flops import SizeTable, knob_for_params
 from .lr import identity_lr, run_lr
-from .plugins import load_plugins
+from .plugins import load_plugins, measurement_cache
 
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
 _NON_RESULT_TRAINING_KEYS = {"log_every", "ckpt_every_steps", "ckpt_every_minutes", "keep_ckpt", "num_processes",
@@ -68,7 +68,7 @@ class PlanContext:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.plugins = load_plugins(cfg)
-        self.table = SizeTable(self.plugins, cache_dir=Path(cfg["results_dir"]) / ".cache")
+        self.table = SizeTable(self.plugins, cache_dir=measurement_cache(cfg))
         self.pl, self.size, tr = cfg["planner"], cfg["model"]["size"], cfg["training"]
         self.units_per_step = int(self.plugins.data.units(self.plugins.example_batch(tr["batch_size"], device="meta")))
         self.result_training = {k: v for k, v in tr.items() if k not in _NON_RESULT_TRAINING_KEYS}

@@ -6,6 +6,7 @@ The protocol is in docs/plugins.md; ``load_plugins(cfg)`` returns a checked ``Pl
 import importlib
 import inspect
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -70,15 +71,27 @@ class Plugins:
         return batch
 
 
+_SHARED_CACHE_ENV = "FLOPS_FIT_MEASURE_CACHE"
+
+
+def measurement_cache(cfg: dict) -> Path:
+    """The folder of the probe verdicts and size tables: ``<results_dir>/.cache``, or the folder that
+    $FLOPS_FIT_MEASURE_CACHE names, shared by every results folder (its keys hash the plugins' source, so a
+    shared folder never serves an edited plugin an old answer)."""
+    shared = os.environ.get(_SHARED_CACHE_ENV)
+    return Path(shared) if shared else Path(cfg["results_dir"]) / ".cache"
+
+
 def load_plugins(cfg: dict, *, probe: bool = True) -> Plugins:
     """Load and check the plugins named by ``cfg`` (cached per distinct plugin config).
 
-    The probe's verdict is kept in ``<results_dir>/.cache/probe-<key>.json``: the key hashes the plugin
+    The probe's verdict is kept in ``<measurement_cache>/probe-<key>.json``: the key hashes the plugin
     config, the torch version and the source of every module loaded from the plugins' folders, so editing a
     plugin (or a helper module beside it) probes it again. Only a passing verdict is kept."""
     import json
     key = json.dumps({k: cfg[k] for k in ("model", "dataset", "loss")}, sort_keys=True, default=str)
-    cache_dir = str(Path(cfg["results_dir"]) / ".cache") if probe and cfg.get("results_dir") else None
+    cache_dir = str(measurement_cache(cfg)) if probe and (cfg.get("results_dir") or _SHARED_CACHE_ENV in os.environ) \
+        else None
     return _load_cached(key, probe, cache_dir)
 
 

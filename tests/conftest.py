@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _measure_once_per_session(tmp_path_factory):
+    """One folder of plugin probe verdicts and size tables for the whole session, shared by the xdist workers and
+    set before any fixture runs (flops_fit.plugins.measurement_cache): a cold plan measures its models for ~12 s,
+    a warm one reads them. Its keys hash the plugins' source, so a test's own plugin never gets another's numbers."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "measure-cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLOPS_FIT_MEASURE_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def _own_slots_and_peaks(tmp_path_factory, monkeypatch):
     """Tests never take this machine's device slots nor write its peak cache (flops_fit.slots, flops_fit.peak);
@@ -15,6 +28,12 @@ def _own_slots_and_peaks(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("FLOPS_FIT_SLOT_DIR", str(base / "slots"))
     monkeypatch.setenv("FLOPS_FIT_PEAK_CACHE", str(base / "peaks.json"))
+
+
+@pytest.fixture
+def own_measure_cache(monkeypatch):
+    """For the tests of the cache itself: probes and sizes kept in <results_dir>/.cache, as without the suite."""
+    monkeypatch.delenv("FLOPS_FIT_MEASURE_CACHE")
 
 
 @pytest.fixture
@@ -89,3 +108,13 @@ def pytest_configure(config):
         raise pytest.UsageError(f"pytest {pytest.__version__} with pytest-xdist {xdist.__version__} splits "
                                 "--dist loadgroup groups across workers (pytest-dev/pytest-xdist#1386): "
                                 "pip install 'pytest<9.2' (as .[test] pins), or run serially with -n 0")
+
+
+def pytest_sessionfinish(session):
+    """FLOPS_FIT_MODULES_SEEN=<file>: append the flops_fit modules this test process imported (one per line;
+    each xdist worker adds its own), to check that a tier of the suite reaches every module. Subprocesses that
+    the tests start (snakemake, the jobs) are not counted."""
+    out = os.environ.get("FLOPS_FIT_MODULES_SEEN")
+    if out:
+        with open(out, "a") as f:
+            f.write("".join(f"{m}\n" for m in sorted(sys.modules) if m.split(".")[0] == "flops_fit"))

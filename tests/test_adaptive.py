@@ -39,6 +39,7 @@ def interior_budgets(metrics) -> dict:
 
 
 class TestPlanRound:
+    @pytest.mark.slow  # a whole steered mock sweep, then its last round planned again
     def test_plan_is_deterministic_given_the_same_earlier_results(self, tmp_path):
         cfg = cfg_for(tmp_path, f"planner.tokens_per_param={WRONG_HIGH}", "planner.adaptive=true",
                       "planner.extend=3", "budgets.values=[1e17,1e18,1e19]")
@@ -54,6 +55,7 @@ class TestPlanRound:
         first = next(r for r in out["rounds"] if r["budget_flops"] == 1e19 and r["round"] == 0)
         assert [e["id"] for e in first["experiments"]] == [e["id"] for e in a["experiments"]]
 
+    @pytest.mark.slow  # a whole steered mock sweep of 5 budgets and its static twin
     def test_later_budgets_centred_on_the_prediction_have_interior_vertices(self, tmp_path):
         cfg = cfg_for(tmp_path, f"planner.tokens_per_param={WRONG_HIGH}", "planner.adaptive=true", "planner.extend=3")
         out = run_steered(cfg)

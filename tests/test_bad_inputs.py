@@ -92,7 +92,7 @@ class TestDisk:
         line = one_line_error(capsys, plan_main, [*QUICK, f"results_dir={tmp_path}"], code=1)
         assert "plan.json" in line and "writable" in line
 
-    def test_planning_does_not_need_a_writable_cache(self, capsys, tmp_path):
+    def test_planning_does_not_need_a_writable_cache(self, capsys, tmp_path, own_measure_cache):
         (tmp_path / ".cache").write_text("a file where the cache folder would go")
         plan_main([*QUICK, f"results_dir={tmp_path}", "--out", str(tmp_path / "p.json")])
         assert json.loads((tmp_path / "p.json").read_text())["experiments"]

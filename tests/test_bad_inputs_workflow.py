@@ -66,6 +66,7 @@ def done_sweep(tmp_path_factory):
     return wf
 
 
+@pytest.mark.slow  # done_sweep: a mock sweep through the workflow
 def test_damaged_results_count_as_missing_and_a_dry_run_moves_nothing(done_sweep, tmp_path):
     wf = tmp_path / "wf"
     shutil.copytree(done_sweep, wf, symlinks=True)
@@ -92,7 +93,8 @@ def test_damaged_results_count_as_missing_and_a_dry_run_moves_nothing(done_sweep
     assert "final_loss" in (sweep / "runs.csv").read_text() and json.loads((sweep / "fits.json").read_text())["plan"]
 
 
-def test_adding_a_budget_plans_without_a_writable_cache(done_sweep, tmp_path):
+@pytest.mark.slow
+def test_adding_a_budget_plans_without_a_writable_cache(done_sweep, tmp_path, own_measure_cache):
     wf = tmp_path / "wf"
     shutil.copytree(done_sweep, wf, symlinks=True)
     shutil.rmtree(wf / "results" / ".cache", ignore_errors=True)

@@ -83,6 +83,7 @@ class TestForecast:
         assert "Cramér–Rao" in md and "planned: 3 budgets × 5 sizes" in md and "| wide |" in md
         assert "sd of N*(1e22)" in md and out["prior"]["label"] in md
 
+    @pytest.mark.slow  # 30 mock sweeps fitted twice over
     def test_monte_carlo_sd_is_above_the_cramer_rao_bound(self):
         cfg = load_config(SMALL)
         out = forecast_precision(cfg, plan(cfg), n_sims=30, seed=1)
@@ -92,6 +93,7 @@ class TestForecast:
             assert p["approaches"][k]["a_sd"] > 0.75 * p["cramer_rao"]["a_sd"]
             assert p["approaches"][k]["n_star"][0]["ln_sd"] > 0.75 * p["cramer_rao"]["n_star"][0]["ln_sd"]
 
+    @pytest.mark.slow  # 60 mock sweeps planned and fitted
     def test_forecast_sd_matches_the_spread_over_independent_mock_sweeps(self):
         """60 mock sweeps through the pipeline's own seeds and mock.simulate, against a 60-sweep forecast
         with another seed: within 25 % (the Monte Carlo error of each sd is ~9 %). The >= 100-sweep check

@@ -131,7 +131,7 @@ class TestProbeVerdictCache:
     """The probe's passing verdict is kept on disk; any change to a plugin's source (or a helper module beside it)
     probes again, and a failing probe keeps nothing."""
 
-    def test_kept_reused_and_renewed_on_an_edited_helper(self, good, tmp_path, monkeypatch):
+    def test_kept_reused_and_renewed_on_an_edited_helper(self, good, tmp_path, monkeypatch, own_measure_cache):
         import sys
 
         import flops_fit.plugins as P

@@ -176,6 +176,7 @@ class TestSignals:
         assert 0 < step < 400
 
 
+@pytest.mark.slow  # a mock workflow killed and rerun
 def test_killed_workflow_then_finished_runs_are_never_retrained(workflow_copy):
     """kill -9 of snakemake leaves incomplete markers; runs finished meanwhile (as by orphans) are kept by
     the forced jobs of the rerun (rerun-incomplete + update()), byte for byte."""

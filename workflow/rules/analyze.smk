@@ -3,7 +3,7 @@
 
 rule collect:
     input:
-        all_metrics(),
+        all_metrics,
     output:
         runs=f"{SWEEP}/runs.csv",
     log:
@@ -25,14 +25,14 @@ rule fit_scaling_laws:
         table_json=f"{SWEEP}/chinchilla_table.json",
     log:
         f"{LOGS}/fit.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
     params:
         analysis=json.dumps(CFG["analysis"], sort_keys=True),
         sweep_targets=json.dumps(CFG["budgets"].get("targets", [])),
         unit=UNIT,
         out=lambda wc, output: os.path.dirname(output.fits),
-    threads: 1
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "python scripts/fit.py --runs {input.runs} --out-dir {params.out} --analysis {params.analysis:q} "
         "--unit {params.unit} --plan {input.plan} --sweep-targets {params.sweep_targets:q} > {log} 2>&1"
@@ -50,15 +50,19 @@ rule forecast_vs_actual:
     output:
         csv=f"{SWEEP}/forecast_vs_actual.csv",
         summary=f"{SWEEP}/forecast_vs_actual.json",
-        fig=report(f"{SWEEP}/forecast_vs_actual.png", caption="../report/forecast_vs_actual.rst", category="Figures",
-                   labels={"figure": "forecast vs actual"}),
+        fig=report(
+            f"{SWEEP}/forecast_vs_actual.png",
+            caption="../report/forecast_vs_actual.rst",
+            category="Figures",
+            labels={"figure": "forecast vs actual"},
+        ),
         pdf=f"{SWEEP}/forecast_vs_actual.pdf",
     log:
         f"{LOGS}/forecast_vs_actual.log",
-    params:
-        sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
         "../../envs/plot.yaml"
+    params:
+        sweep=lambda wc, input: os.path.dirname(input.fits),
     shell:
         "python scripts/forecast_vs_actual.py --dir {params.sweep} --last-output {input.plots} "
         "--last-output {input.fits} > {log} 2>&1"
@@ -74,9 +78,9 @@ rule report_front:
         front=FRONT_PAGE,
     log:
         f"{LOGS}/report_front.log",
-    params:
-        sweep=lambda wc, input: os.path.dirname(input.fits),
     conda:
         "../../envs/plot.yaml"
+    params:
+        sweep=lambda wc, input: os.path.dirname(input.fits),
     shell:
         "python scripts/report_front.py --dir {params.sweep} --out {output.front} > {log} 2>&1"

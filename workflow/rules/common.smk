@@ -2,8 +2,11 @@
 import json
 import os
 import sys
+import time
 
 from flops_fit import preflight
+from flops_fit.adaptive.dag import RoundSpecs, round_ids
+from flops_fit.adaptive.rounds import budget_label, budgets as steered_budgets, is_steering
 from flops_fit.cluster import local_rules, process_threads, slurm_extra, train_resources
 from flops_fit.config import snakemake_overrides, stable_hash
 from flops_fit.lr.grid import calibration_overrides
@@ -21,13 +24,25 @@ PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for 
 
 SWEEP = str(sweep_dir(CFG))
 LOGS = f"{SWEEP}/logs"  # beside the results: two sweeps of the same name in other results_dirs never share logs
-SPECS = {e["id"]: e for e in PLAN["experiments"]}
+PARSED_AT = time.time()  # the config composed and the sweep planned: workflow_starts.jsonl (onstart, below)
+# A steered sweep (planner.adaptive / planner.extend, workflow/rules/adaptive.smk) knows its experiments only as
+# its rounds are planned: SPECS reads them from the round files as they appear.
+STEERING = is_steering(CFG)
+PLANNED = {e["id"]: e for e in PLAN["experiments"]}  # the static plan (a steered sweep's prior grid)
+SPECS = RoundSpecs(SWEEP) if STEERING else PLANNED
+BUDGET_OF = {budget_label(b): b for b in steered_budgets(CFG)} if STEERING else {}  # round folder -> budget
+BUDGET_ORDER = list(BUDGET_OF)  # ascending: a later budget may be planned from the earlier ones' results
 DATA_DIR = PLAN["experiments"][0]["data"]["dir"]
 UNIT = PLAN["experiments"][0]["unit"]
 # Bookkeeping options (logging, checkpoint cadence) reach the jobs outside params: changing them reruns nothing.
 # training.compile=auto reads its decision from the sweep's forecast.json; Inductor's caches are shared per results_dir.
-RUNTIME = json.dumps({**split_spec(PLAN["experiments"][0])[1], "forecast": f"{SWEEP}/forecast.json",
-                      "compile_cache": os.path.join(CFG["results_dir"], ".cache", "inductor")})
+RUNTIME = json.dumps(
+    {
+        **split_spec(PLAN["experiments"][0])[1],
+        "forecast": f"{SWEEP}/forecast.json",
+        "compile_cache": os.path.join(CFG["results_dir"], ".cache", "inductor"),
+    }
+)
 NPROC = CFG["training"]["num_processes"]
 LAUNCH = "python" if NPROC == 1 else f"accelerate launch --multi_gpu --num_processes {NPROC}"
 SLOTS = f"--runs-per-gpu {CFG['cluster']['runs_per_gpu']} --devices {NPROC}"  # flops_fit.slots (train.smk)
@@ -57,7 +72,7 @@ if not (workflow.remote_exec or workflow.subprocess_exec):
         _stale = preflight.stale_lock([SWEEP, DATA_DIR, LOGS])
         if _stale:
             preflight.fail(_stale)
-    preflight.check_results(SPECS, SWEEP, dry_run=_dry)
+    preflight.check_results({**PLANNED, **SPECS}, SWEEP, dry_run=_dry)  # and the rounds planned so far
     preflight.check_tables(SWEEP, dry_run=_dry)
     if CFG["mode"] == "real":
         preflight.check_data(DATA_DIR)
@@ -70,9 +85,8 @@ onstart:
     from flops_fit.forecast.actual import mark_workflow_start
 
     forward_stop_signals()
-    # the sweep's start, for forecast_vs_actual (PARSED_AT: workflow/rules/timing.smk)
+    # the sweep's start, for forecast_vs_actual (docs/report.md)
     mark_workflow_start(SWEEP, parsed_at=PARSED_AT)
-
 
 
 def spec_param(wildcards):
@@ -84,8 +98,16 @@ def data_input(wildcards):
     return [f"{DATA_DIR}/meta.json"] if CFG["mode"] == "real" else []
 
 
-def all_metrics():
-    return [f"{SWEEP}/runs/{i}/metrics.json" for i in SPECS]
+def metrics_files(ids):
+    return [f"{SWEEP}/runs/{i}/metrics.json" for i in ids]
+
+
+def all_metrics(wildcards=None):
+    """Every experiment's metrics.json, as an input function: the plan's, or in a steered sweep each budget's
+    rounds' as its plan_round checkpoints finish (adaptive.smk)."""
+    if STEERING:
+        return metrics_files([i for b in BUDGET_ORDER for i in round_ids(checkpoints.plan_round, b)])
+    return metrics_files(SPECS)
 
 
 # Report items of the plot stage (workflow/rules/plot.smk): figures, the fit summary page, the Chinchilla table.

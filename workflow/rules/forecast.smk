@@ -27,17 +27,17 @@ rule forecast:
         md=f"{SWEEP}/forecast.md",
     log:
         f"{LOGS}/forecast.log",
-    params:
-        plan_hash=stable_hash(PLAN),  # a changed plan or forecast config reruns the forecast
-        forecast_cfg=json.dumps(CFG["forecast"], sort_keys=True),
-        overrides=" ".join(f"'{o}'" for o in FORECAST_OVERRIDES),
-        out=lambda wc, output: os.path.dirname(output.forecast),
+    conda:
+        "../../envs/train.yaml"
     threads: TRAIN_THREADS
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=0,
-    conda:
-        "../../envs/train.yaml"
+    params:
+        plan_hash=stable_hash(PLAN),  # a changed plan or forecast config reruns the forecast
+        forecast_cfg=json.dumps(CFG["forecast"], sort_keys=True),
+        overrides=" ".join(f"'{o}'" for o in FORECAST_OVERRIDES),
+        out=lambda wc, output: os.path.dirname(output.forecast),
     shell:
         "python scripts/forecast.py --out {params.out} {params.overrides} 2>&1 | tee {log}"

@@ -9,10 +9,10 @@ rule plan:
         plan=f"{SWEEP}/plan.json",
     log:
         f"{LOGS}/plan.log",
+    conda:
+        "../../envs/core.yaml"
     params:
         plan_hash=stable_hash(PLAN),
         stash=PLAN_STASH,
-    conda:
-        "../../envs/core.yaml"
     shell:
         "python scripts/plan.py --from {params.stash} --hash {params.plan_hash} --out {output.plan} > {log} 2>&1"

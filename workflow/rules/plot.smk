@@ -3,6 +3,7 @@
 # plots/ (PNG; the PDF beside it is for papers), the fit summary page and the Chinchilla table.
 # Everything lives in the one directory output, so `rule all` (which asks for plots/) builds it all.
 
+
 rule plot:
     input:
         runs=rules.collect.output.runs,
@@ -18,10 +19,10 @@ rule plot:
         ),
     log:
         f"{LOGS}/plot.log",
-    params:
-        sweep=lambda wc, input: os.path.dirname(input.runs),
     conda:
         "../../envs/plot.yaml"
+    params:
+        sweep=lambda wc, input: os.path.dirname(input.runs),
     shell:
         "python scripts/plot.py --dir {params.sweep} --out {output.plots} --summary --table {input.table_csv}"
         " > {log} 2>&1"

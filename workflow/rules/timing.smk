@@ -3,13 +3,8 @@
 #   time to results/<sweep>/workflow_starts.jsonl, so the sweep's wall time includes parsing and the DAG build.
 # - the ETA: a filter on Snakemake's logger appends the time left (forecast.json corrected by the finished
 #   runs, list-scheduled on the slots) to each "Finished jobid: ... (Rule: train_run)" line it prints.
-import time
-
 from flops_fit.forecast.eta import Eta
 from flops_fit.forecast.timing_log import add_eta_to_log
-
-PARSED_AT = time.time()
-
 
 # (the onstart that records the start is the workflow's one onstart handler, in common.smk)
 
@@ -22,7 +17,7 @@ def eta_slots():
 
 
 if workflow.is_main_process:
-    if STEERING:   # later budgets are planned as the sweep runs: the ETA reads the rounds written so far
+    if STEERING:  # later budgets are planned as the sweep runs: the ETA reads the rounds written so far
         from flops_fit.adaptive.driver import current_plan
 
         add_eta_to_log(Eta(SWEEP, [], slots=eta_slots(), experiments=lambda: current_plan(CFG, PLAN)["experiments"]))

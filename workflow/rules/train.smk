@@ -9,6 +9,7 @@
 wildcard_constraints:
     exp="C[^/]+",
 
+
 # results/<sweep>/forecast.json (from `snakemake forecast`), if there is one: each job's runtime (minutes,
 # forecast x safety factor) and priority (longest first). Bookkeeping only: changing them reruns nothing.
 from flops_fit.forecast.resources import job_resources, load_forecast
@@ -23,6 +24,16 @@ rule train_run:
         metrics=update(f"{SWEEP}/runs/{{exp}}/metrics.json"),
     log:
         f"{LOGS}/train/{{exp}}.log",
+    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]  # longest first
+    conda:
+        "../../envs/train.yaml"
+    threads: TRAIN_RES["threads"]  # num_processes x cluster.threads_per_process (flops_fit.cluster)
+    resources:
+        mem_mb=TRAIN_RES["mem_mb"],
+        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],  # forecast x safety, else default
+        gpu=TRAIN_RES["gpu"],
+        device_slots=1,  # of DEVICE_SLOTS (common.smk): a GPU machine's jobs start in priority order
+        slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
     params:
         spec=spec_param,
         runtime=RUNTIME,
@@ -30,16 +41,6 @@ rule train_run:
         launch=LAUNCH,
         slots=SLOTS,  # a device per run on a GPU machine: --runs-per-gpu k --devices num_processes
         proc_threads=lambda wc, threads: process_threads(threads, NPROC),
-    threads: TRAIN_RES["threads"]  # num_processes x cluster.threads_per_process (flops_fit.cluster)
-    priority: lambda wc: job_resources(FORECAST, SPECS[wc.exp])["priority"]  # longest first
-    resources:
-        mem_mb=TRAIN_RES["mem_mb"],
-        runtime=lambda wc: job_resources(FORECAST, SPECS[wc.exp])["runtime"],  # forecast x safety, else default
-        gpu=TRAIN_RES["gpu"],
-        device_slots=1,  # of DEVICE_SLOTS (common.smk): a GPU machine's jobs start in priority order
-        slurm_extra=SLURM_EXTRA,  # --signal=TERM@cluster.signal_seconds: checkpoint before the time limit
-    conda:
-        "../../envs/train.yaml"
     shell:
         # exec: the launcher replaces the shell, so a SIGTERM to the job reaches the training process.
         # flops_fit.slots takes free device slots (CUDA_VISIBLE_DEVICES) first and execs the launcher in turn

@@ -13,15 +13,15 @@ rule verify:
         verify=f"{SWEEP}/verify.json",
     log:
         f"{LOGS}/verify.log",
-    params:
-        target=CFG.get("target"),  # a new target reruns the verification
-        overrides=" ".join(shlex.quote(o) for o in OVERRIDES),
+    conda:
+        "../../envs/train.yaml"
     threads: TRAIN_RES["threads"]
     resources:
         mem_mb=TRAIN_RES["mem_mb"],
         gpu=TRAIN_RES["gpu"],
-    conda:
-        "../../envs/train.yaml"
+    params:
+        target=CFG.get("target"),  # a new target reruns the verification
+        overrides=" ".join(shlex.quote(o) for o in OVERRIDES),
     shell:
         "python scripts/verify.py --fits {input.fits} --out {output.verify} --threads {threads} "
         "{params.overrides} > {log} 2>&1"

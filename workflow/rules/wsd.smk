@@ -3,7 +3,7 @@
 # checkpoint (runs/<parent>/ckpt/ stays undeclared, like every ckpt/). The job is train_run's with that one input
 # added; a cell's id carries "-wsd-", and only this rule makes such ids. With no WSD cells in the plan this file
 # adds nothing to the DAG (compute.json is asked for only then).
-WSD_CELLS = [i for i, s in SPECS.items() if s.get("wsd")]
+WSD_CELLS = [i for i, s in PLANNED.items() if s.get("wsd")]
 
 
 def wsd_parent(wildcards):
