@@ -16,7 +16,7 @@ from flops_fit.stages import split_spec
 
 # Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
 OVERRIDES = snakemake_overrides(config)
-# `snakemake calibrate_lr` plans with the rule it calibrates: training.lr=calibrated needs its result (flops_fit.lr)
+# `snakemake calibrate_lr` plans with the LR rule being calibrated, as training.lr=calibrated needs its result (flops_fit.lr)
 OVERRIDES = calibration_overrides(OVERRIDES, sys.argv)
 # The plan checks (flops_fit.plancheck) warn here, once, in the main process; a refusal stops before any job.
 CFG, PLAN = preflight.workflow_plan(OVERRIDES, quiet=bool(workflow.remote_exec or workflow.subprocess_exec))
@@ -122,3 +122,24 @@ def _report_labels(wildcards):
     if wildcards.name in FIT_ITEMS:
         return {"item": FIT_ITEMS[wildcards.name]}
     return {"figure": wildcards.name.replace("_", " ")}
+
+
+# A WSD cell's job starts from its parent cell's kept checkpoint: its input is the parent's metrics.json (wsd.smk).
+def wsd_parent(wildcards):
+    parent = SPECS[wildcards.exp]["wsd"]["parent"]
+    return [f"{SWEEP}/runs/{parent}/metrics.json"] if parent else []
+
+
+# The LR calibration's plan (lr.smk), made only when a calibration job is in the DAG.
+_LR = {}
+
+
+def lr_plan():
+    """The calibration plan (flops_fit.lr.grid), made once per parse, stashed like the sweep's plan."""
+    if not _LR:
+        from flops_fit.lr.stage import plan_for
+
+        _LR["plan"] = plan_for(CFG)
+        _LR["specs"] = {e["id"]: e for e in _LR["plan"]["experiments"]}
+        _LR["stash"] = preflight.stash_plan(_LR["plan"])
+    return _LR

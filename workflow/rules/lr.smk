@@ -4,18 +4,7 @@
 # training.lr=calibrated plans every run's LR from it. Never a dependency of `all`. The calibration plan is
 # made only when a calibration job is in the DAG (input functions), so other runs never pay for it.
 
-from flops_fit.lr.stage import FIGURE as LR_FIGURE, RUNS as LR_RUNS, plan_for as _lr_plan_for
-
-_LR = {}
-
-
-def lr_plan():
-    """The calibration plan (flops_fit.lr.grid), made once per parse, stashed like the sweep's plan."""
-    if not _LR:
-        _LR["plan"] = _lr_plan_for(CFG)
-        _LR["specs"] = {e["id"]: e for e in _LR["plan"]["experiments"]}
-        _LR["stash"] = preflight.stash_plan(_LR["plan"])
-    return _LR
+from flops_fit.lr.stage import FIGURE as LR_FIGURE, RUNS as LR_RUNS
 
 
 wildcard_constraints:
@@ -27,11 +16,11 @@ rule lr_calibration_plan:
         plan=f"{SWEEP}/lr_calibration_plan.json",
     log:
         f"{LOGS}/lr_calibration_plan.log",
+    conda:
+        "../../envs/core.yaml"
     params:
         plan_hash=lambda wc: stable_hash(lr_plan()["plan"]),
         stash=lambda wc: lr_plan()["stash"],
-    conda:
-        "../../envs/core.yaml"
     shell:
         "python scripts/calibrate_lr.py record --from {params.stash} --hash {params.plan_hash} --out {output.plan} > {log} 2>&1"
 
@@ -43,6 +32,14 @@ rule lr_calibration_run:
         metrics=update(f"{SWEEP}/{LR_RUNS}/{{cal}}/metrics.json"),
     log:
         f"{LOGS}/lr_calibration/{{cal}}.log",
+    conda:
+        "../../envs/train.yaml"
+    threads: TRAIN_RES["threads"]
+    resources:
+        mem_mb=TRAIN_RES["mem_mb"],
+        gpu=TRAIN_RES["gpu"],
+        device_slots=1,  # as train_run's (common.smk's DEVICE_SLOTS)
+        slurm_extra=SLURM_EXTRA,
     params:
         spec=lambda wc: json.dumps(split_spec(lr_plan()["specs"][wc.cal])[0], sort_keys=True),
         runtime=RUNTIME,
@@ -50,14 +47,6 @@ rule lr_calibration_run:
         launch=LAUNCH,
         slots=SLOTS,
         proc_threads=lambda wc, threads: process_threads(threads, NPROC),
-    threads: TRAIN_RES["threads"]
-    resources:
-        mem_mb=TRAIN_RES["mem_mb"],
-        gpu=TRAIN_RES["gpu"],
-        device_slots=1,  # as train_run's (common.smk's DEVICE_SLOTS)
-        slurm_extra=SLURM_EXTRA,
-    conda:
-        "../../envs/train.yaml"
     shell:
         "exec python -m flops_fit.slots {params.slots} -- {params.launch} scripts/train_run.py --spec {params.spec:q} --runtime {params.runtime:q} "
         "--out {params.out} --threads {params.proc_threads} > {log} 2>&1"
@@ -72,10 +61,10 @@ rule calibrate_lr:
         figure=f"{SWEEP}/{LR_FIGURE}",
     log:
         f"{LOGS}/calibrate_lr.log",
-    params:
-        runs=f"{SWEEP}/{LR_RUNS}",
     conda:
         "../../envs/plot.yaml"
+    params:
+        runs=f"{SWEEP}/{LR_RUNS}",
     shell:
         "python scripts/calibrate_lr.py fit --plan {input.plan} --runs {params.runs} --out {output.calibration} "
         "--figure {output.figure} > {log} 2>&1 && tail -n 30 {log}"

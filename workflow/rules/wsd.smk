@@ -6,11 +6,6 @@
 WSD_CELLS = [i for i, s in PLANNED.items() if s.get("wsd")]
 
 
-def wsd_parent(wildcards):
-    parent = SPECS[wildcards.exp]["wsd"]["parent"]
-    return [f"{SWEEP}/runs/{parent}/metrics.json"] if parent else []
-
-
 ruleorder: train_wsd_cell > train_run
 
 
