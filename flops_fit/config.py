@@ -78,11 +78,20 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
         raise ConfigError(f"config: cannot read a file of {cdir} ({e}); check its permissions and encoding") from None
     out = _coerce_numbers(out)
     out["_choices"] = choices
+    _older_lr_name(out)
     if validate:
         validate_config(out)
     if out.get("sweep") is None:
         out["sweep"] = default_sweep_name(out)
     return out
+
+
+def _older_lr_name(cfg: dict) -> None:
+    """training.lr.exponent, the older name of exponent_n: the defaults carry only exponent_n, so an `exponent`
+    in the composed tree is the user's (a preset, a plugin package's config, an override) and wins."""
+    lr = (cfg.get("training") or {}).get("lr")
+    if isinstance(lr, dict) and "exponent" in lr:
+        lr["exponent_n"] = lr.pop("exponent")
 
 
 def _fill_data_facts(cfg) -> None:

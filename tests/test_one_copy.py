@@ -14,9 +14,7 @@ PKG = ROOT / "flops_fit"
 ONE_PLACE = {"formulas": "flops_fit/fit/result.py", "constants": "flops_fit/constants.py", "json": "flops_fit/io.py"}
 
 # Copies that stand elsewhere today, each named with where it should go; the list may only shrink.
-KNOWN = {
-    "surface": {"flops_fit/predict/laws.py", "flops_fit/predict/intervals.py"},   # -> fit.result.surface_loss
-}
+KNOWN = {}   # files allowed to keep a second copy of a formula, for now: none
 
 
 class _Prose(ast.NodeTransformer):

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from flops_fit.constants import LEVEL
+from flops_fit.fit.result import surface_loss
 
 from .laws import LawFit, log_jacobian
 
@@ -44,7 +45,7 @@ def draws_log_var(draws: dict, N, D):
     N, D = np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
     p = {k: np.asarray(v, float)[:, None] for k, v in draws.items()}
     with np.errstate(all="ignore"):
-        logp = np.log(p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"])
+        logp = np.log(surface_loss(N, D, p["E"], p["A"], p["B"], p["alpha"], p["beta"]))
     ok = np.isfinite(logp).all(1)
     return np.var(logp[ok], axis=0, ddof=1)
 

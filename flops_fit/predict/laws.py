@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import least_squares, nnls
 from scipy.stats import norm
 
+from flops_fit.fit.result import surface_loss
+
 DELTA = 1e-3
 GRID = np.geomspace(0.05, 1.6, 18)
 EXP_BOUNDS = (1e-3, 5.0)
@@ -90,7 +92,7 @@ class LawFit:
 
     def predict(self, N, D):
         p = self.params
-        return p["E"] + p["A"] * np.asarray(N, float) ** -p["alpha"] + p["B"] * np.asarray(D, float) ** -p["beta"]
+        return surface_loss(N, D, p["E"], p["A"], p["B"], p["alpha"], p["beta"])
 
     def to_dict(self) -> dict:
         """JSON fields; from_dict reads them back (theta, cov, N0, D0: what an interval needs, no refit)."""

@@ -15,9 +15,8 @@ from flops_fit.slots import job_limit
 from flops_fit.stages import split_spec
 
 # Config errors, a plan nothing could be fitted from, an unwritable results folder: one "flops-fit: error:" line, exit 1.
-OVERRIDES = snakemake_overrides(config)
 # `snakemake calibrate_lr` plans with the LR rule being calibrated, as training.lr=calibrated needs its result (flops_fit.lr)
-OVERRIDES = calibration_overrides(OVERRIDES, sys.argv)
+OVERRIDES = calibration_overrides(snakemake_overrides(config), sys.argv)
 # The plan checks (flops_fit.plancheck) warn here, once, in the main process; a refusal stops before any job.
 CFG, PLAN = preflight.workflow_plan(OVERRIDES, quiet=bool(workflow.remote_exec or workflow.subprocess_exec))
 PLAN_STASH = preflight.stash_plan(PLAN)  # the plan this DAG is built from, for rule plan (plan.smk)
@@ -30,6 +29,9 @@ PARSED_AT = time.time()  # the config composed and the sweep planned: workflow_s
 STEERING = is_steering(CFG)
 PLANNED = {e["id"]: e for e in PLAN["experiments"]}  # the static plan (a steered sweep's prior grid)
 SPECS = RoundSpecs(SWEEP) if STEERING else PLANNED
+# A WSD sweep's cells (planner.schedule: wsd, workflow/rules/wsd.smk) and what `all` adds for it: compute.json.
+WSD_CELLS = [i for i, s in PLANNED.items() if s.get("wsd")]
+WSD_TARGETS = [f"{SWEEP}/compute.json"] if WSD_CELLS else []
 BUDGET_OF = {budget_label(b): b for b in steered_budgets(CFG)} if STEERING else {}  # round folder -> budget
 BUDGET_ORDER = list(BUDGET_OF)  # ascending: a later budget may be planned from the earlier ones' results
 DATA_DIR = PLAN["experiments"][0]["data"]["dir"]

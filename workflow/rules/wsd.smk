@@ -3,7 +3,6 @@
 # checkpoint (runs/<parent>/ckpt/ stays undeclared, like every ckpt/). The job is train_run's with that one input
 # added; a cell's id carries "-wsd-", and only this rule makes such ids. With no WSD cells in the plan this file
 # adds nothing to the DAG (compute.json is asked for only then).
-WSD_CELLS = [i for i, s in PLANNED.items() if s.get("wsd")]
 
 
 ruleorder: train_wsd_cell > train_run
@@ -32,5 +31,4 @@ rule wsd_compute:
         "python -m flops_fit.wsd.compute --plan {input.plan} --out {output.compute} {input.metrics} > {log} 2>&1"
 
 
-WSD_TARGETS = [rules.wsd_compute.output.compute] if WSD_CELLS else []
 workflow.localrules("wsd_compute", *(["train_wsd_cell"] if "train_run" in local_rules(CFG) else []))
