@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import stable_hash
 from .flops import SizeTable, knob_for_params
-from .lr import identity_lr, run_lr
+from .lr import identity_lr, run_lr, seed_identity_lr
 from .plugins import load_plugins, measurement_cache
 
 # Training keys that do not change a run's result (bookkeeping only): excluded from experiment IDs.
@@ -171,6 +171,10 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
         identity["replicate"] = int(replicate)
     lr, lr_source = run_lr(cfg, params, steps * units_per_step)  # flops_fit.lr: the rule in N and D, or calibrated
     identity["training"] = dict(result_training, lr=identity_lr(cfg["training"]["lr"], lr))  # the id follows the LR
+    seed_lr = seed_identity_lr(cfg, params, steps * units_per_step)  # calibrated: seeded as under the prior rule
+    seed_h = None if seed_lr is None else stable_hash(dict(identity, training=dict(result_training, lr=seed_lr)))
+    if seed_h:
+        identity["seed_from"] = seed_h
     h = stable_hash(identity)
     training = dict(cfg["training"], lr=lr)
     spec = {
@@ -179,7 +183,7 @@ def _spec(cfg, common, result_training, budget, target, knob, params, fpu, units
         "flops_per_unit": fpu, "unit": unit, "units_per_step": units_per_step, "steps": steps,
         "data_units": steps * units_per_step, "flops_planned": steps * units_per_step * fpu,
         **common, "training": training,
-        "seed": (cfg["seed"] * 1_000_003 + int(h, 16)) % 2**31,
+        "seed": (cfg["seed"] * 1_000_003 + int(seed_h or h, 16)) % 2**31,
         "config_hash": h, "lr_source": lr_source,   # bookkeeping: out of the id and of the job's params
     }
     if cfg["mode"] == "mock":

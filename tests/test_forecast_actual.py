@@ -153,6 +153,16 @@ class TestEta:
         assert e["done"] == 1 and e["total"] == 2 and n_evals == 4
         assert e["left_s"] == pytest.approx(2.0 + 1000 * 0.01)   # startup + steps x step_s, from the calibration
 
+    def test_wsd_cells_left_wait_for_their_unfinished_parents(self, tmp_path):
+        _run(tmp_path, "a1", segments=[(0.0, 10.0)])      # a chain a1 -> a2 -> a3; a1 is done
+        _forecast(tmp_path, {"a1": 10.0, "a2": 10.0, "a3": 10.0, "b1": 5.0})
+        fc = json.loads((tmp_path / "forecast.json").read_text())
+        for r in fc["experiments"]:
+            r["after"] = {"a2": "a1", "a3": "a2"}.get(r["id"])
+        (tmp_path / "forecast.json").write_text(json.dumps(fc))
+        e = Eta(tmp_path, ["a1", "a2", "a3", "b1"], slots=3).estimate()
+        assert e["done"] == 1 and e["left_s"] == pytest.approx(20.0)   # a2 then a3, however many slots
+
     def test_no_forecast_no_line(self, tmp_path):
         assert Eta(tmp_path, ["r0"], slots=1).line() is None
 

@@ -194,3 +194,24 @@ class TestLRCalibrationLine:
         line = fc["lr_calibration"]
         assert line["status"] == "not planned" and line["markdown"] == "" and "at least 2" in line["reason"]
         assert fc["totals"]["makespan_s"] > 0  # the sweep's forecast stands
+
+
+class TestWSDChains:
+    def test_each_cell_is_timed_alone_and_starts_after_its_parent(self, tmp_path, monkeypatch):
+        """A WSD cell's job trains only its own steps, and the makespan follows each size's chain of cells."""
+        monkeypatch.setattr(cal, "_measure", synthetic_measure([]))
+        cfg = load_config(["preset=quickstart", f"results_dir={tmp_path}", "forecast.pipeline=false",
+                           "forecast.precision_sims=10", "planner.schedule=wsd",
+                           "budgets.values=[1e11,2e11,4e11,8e11]"])
+        p = plan(cfg)
+        fc = build_forecast(cfg, p, log=str)
+        rows = {r["id"]: r for r in fc["experiments"]}
+        for e in p["experiments"]:
+            r = rows[e["id"]]
+            assert r["after"] == e["wsd"]["parent"] and r["steps"] == e["steps"] - e["wsd"]["start"]
+        chain = {}
+        for e in p["experiments"]:   # plan order: a parent before its children
+            chain[e["id"]] = rows[e["id"]]["seconds"] + chain.get(e["wsd"]["parent"], 0.0)
+        t = fc["totals"]
+        assert any(e["wsd"]["parent"] for e in p["experiments"])
+        assert t["makespan_s"] >= t["lower_bound_s"] >= max(chain.values()) - 1e-9

@@ -95,6 +95,19 @@ class TestListSchedule:
         assert list_schedule([1, 1, 1, 4], slots=2)["makespan_s"] == 5
         assert list_schedule([1, 1, 1, 4], priorities=[0, 0, 0, 9], slots=2)["makespan_s"] == 4
 
+    def test_a_job_starts_after_the_job_it_follows(self):
+        # two chains of WSD cells (0 -> 1 -> 2 and 3 -> 4) on 3 slots: the chains, not the slots, set the makespan
+        d, after = [2, 3, 4, 1, 1], [None, 0, 1, None, 3]
+        r = list_schedule(d, priorities=d, slots=3, after=after)
+        assert r["makespan_s"] == 9 and r["start_s"] == [0, 2, 5, 0, 1]
+        assert list_schedule(d, priorities=d, slots=3)["makespan_s"] == 4   # as if the cells were independent
+        assert lower_bound(d, 3, after) == 9 and lower_bound(d, 3) == 4
+        # a free slot waits for a ready job; the higher-priority ready job goes first
+        r = list_schedule([5, 1, 1], priorities=[1, 9, 8], slots=2, after=[None, 0, None])
+        assert r["order"] == [2, 0, 1] and r["start_s"] == [0, 5, 0] and r["makespan_s"] == 6
+        with pytest.raises(ValueError, match="cycle"):
+            list_schedule([1, 1], slots=2, after=[1, 0])
+
     def test_lower_bound(self):
         assert lower_bound([1, 1, 1, 4], 2) == 4
         assert lower_bound([3, 3, 3, 3], 2) == 6

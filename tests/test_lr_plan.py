@@ -78,6 +78,21 @@ class TestCalibratedPlan:
         assert id_changed == lr_changed
         assert lr_changed and len(lr_changed) < len(before), "the test needs both kinds of run"
 
+    def test_a_calibrated_run_has_the_seed_of_the_same_run_under_the_prior_rule(self, results):
+        """Same weights at step 0 and the same batches: the loss difference of a paired run is the LR's alone."""
+        cfg = _cfg(results, "training.lr=calibrated")
+        _write_calibration(cfg, RULE)
+        cal = {(e["budget_flops"], e["params"]): e for e in plan(cfg)["experiments"]}
+        default = {(e["budget_flops"], e["params"]): e for e in plan(_cfg(results))["experiments"]}
+        assert cal.keys() == default.keys()
+        assert all(cal[k]["seed"] == default[k]["seed"] for k in cal)
+        assert all(cal[k]["training"]["lr"] != default[k]["training"]["lr"] for k in cal)
+        assert len({e["seed"] for e in cal.values()}) == len(cal)   # still one seed per run
+        # the prior rule read from the training group's YAML (1.0e-2 and 4.0e4 are strings to YAML 1.1)
+        from flops_fit.lr.grid import prior_rule
+        assert prior_rule(cfg) == {"base": 1.0e-2, "ref_params": 4.0e4, "ref_tokens": 1.0e6, "exponent_n": 0.25,
+                                   "exponent_d": 0.0}
+
     def test_calibrated_without_a_calibration_is_one_line(self, results, capsys):
         from flops_fit.cli import plan_main
         with pytest.raises(SystemExit) as e:

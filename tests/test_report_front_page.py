@@ -23,3 +23,10 @@ def test_front_page_states_the_answer_and_renders_as_rst(tmp_path):
     assert "Chinchilla table" in page
     html = publish_parts(page, writer_name="html")["html_body"]     # no figure links without plots/
     assert "System Message" not in html and "Scaling law of sweep my_sweep_" in html
+    assert "**Compute:**" not in page   # a cosine sweep has no compute.json
+    (sdir / "compute.json").write_text(json.dumps({"total_flops": 1.19e20, "cosine_grid_flops": 2.05e20,
+                                                   "ratio": 0.580, "ratio_floor": 0.5}))
+    page = front_page(sdir)
+    assert ("**Compute:** WSD-S: trained 1.19e+20 FLOPs for cells that cost 2.05e+20 as separate cosine runs "
+            "(0.58x; floor 1 - 1/r = 0.50)") in page
+    assert "System Message" not in publish_parts(page, writer_name="html")["html_body"]

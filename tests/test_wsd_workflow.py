@@ -46,6 +46,7 @@ def test_workflow_chains_cells_reruns_nothing_and_extends_without_retraining(wor
     assert len(done) == n and (sweep / "fits.json").is_file() and list((sweep / "plots").glob("*.png"))
     compute = json.loads((sweep / "compute.json").read_text())
     assert compute["total_flops"] < compute["cosine_grid_flops"] and len(compute["cells"]) == n
+    assert "**Compute:** WSD-S: trained" in (sweep / "report" / "front.rst").read_text()   # the report states it
     # each cell ran after its parent: Snakemake's log lists the jobs in the order they finished
     order = re.findall(r"runs/(C[^/]+-wsd-[0-9a-f]+)/metrics.json", r.stdout)
     for e in plan["experiments"]:

@@ -89,7 +89,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
     peak = expected_mfu(rows, exps[0]["mode"], nproc if machine["gpus"] else 1, par["threads"], log=log)
     priorities = [job_resources({r["id"]: r for r in rows}, e)["priority"] for e in exps]
     price = fc.get("price_per_device_hour")
-    totals = _totals(rows, priorities, par["jobs"], devices_per_job, price)
+    totals = _totals(rows, priorities, par["jobs"], devices_per_job, price, following(rows))
     extra = (pipe["dag_s"] + pipe["tail_s"]) if pipe else 0.0
     for suffix in ("", "_lo", "_hi"):  # the whole sweep: DAG build + training makespan + collect, fit, plots
         totals["sweep_s" + suffix] = totals["makespan_s" + suffix] + extra
@@ -98,7 +98,7 @@ def build_forecast(cfg: dict, plan: dict, *, log=print) -> dict:
         idx = [i for i, r in enumerate(rows) if r["budget_flops"] == b]
         budgets.append({"budget_flops": b, "experiments": len(idx),
                         **_totals([rows[i] for i in idx], [priorities[i] for i in idx], par["jobs"],
-                                  devices_per_job, price)})
+                                  devices_per_job, price, following([rows[i] for i in idx]))})
     out = {
         "schema": SCHEMA, "sweep": plan["sweep"], "mode": exps[0]["mode"], "experiments": rows, "budgets": budgets,
         "totals": totals,
@@ -168,16 +168,22 @@ def experiment_forecast(e: dict, model: TimeModel, limit, comp_model=None) -> di
     return {"id": e["id"], "budget_flops": e["budget_flops"], "params": e["params"], "size": e["size"],
             "steps": steps, "flops": wsd.get("flops_added", e["flops_planned"]), "seconds": f["seconds"], "seconds_lo": f["seconds_lo"],
             "seconds_hi": f["seconds_hi"], "peak_mem_mb": mem, "fits_memory": bool(mem <= limit),
-            "terms": f["terms"], "compile": do_compile, "compile_reason": why}
+            "terms": f["terms"], "compile": do_compile, "compile_reason": why, "after": wsd.get("parent")}
 
 
-def _totals(rows, priorities, slots, devices_per_job, price) -> dict:
+def following(rows) -> list:
+    """Per row, the index of the row whose job it follows (a WSD cell's parent, when planned alongside), or None."""
+    at = {r["id"]: i for i, r in enumerate(rows)}
+    return [at.get(r.get("after")) for r in rows]
+
+
+def _totals(rows, priorities, slots, devices_per_job, price, after=None) -> dict:
     out = {"flops": sum(r["flops"] for r in rows)}
     for suffix in ("", "_lo", "_hi"):
         d = [r["seconds" + suffix] for r in rows]
-        out["makespan_s" + suffix] = list_schedule(d, priorities, slots)["makespan_s"]
+        out["makespan_s" + suffix] = list_schedule(d, priorities, slots, after)["makespan_s"]
         out["device_hours" + suffix] = sum(d) * devices_per_job / 3600.0
-    out["lower_bound_s"] = lower_bound([r["seconds"] for r in rows], slots)
+    out["lower_bound_s"] = lower_bound([r["seconds"] for r in rows], slots, after)
     out["cost"] = None if price is None else out["device_hours"] * float(price)
     out["cost_lo"] = None if price is None else out["device_hours_lo"] * float(price)
     out["cost_hi"] = None if price is None else out["device_hours_hi"] * float(price)

@@ -46,6 +46,7 @@ class Eta:
         if fc is None:
             return None
         secs = {e["id"]: float(e["seconds"]) for e in fc["experiments"] if e.get("seconds") is not None}
+        follows = {e["id"]: e.get("after") for e in fc["experiments"]}   # a WSD cell starts after its parent
         if self.experiments is not None:
             specs = list(self.experiments())
             self.ids = [e["id"] for e in specs]
@@ -59,10 +60,12 @@ class Eta:
                 if i in secs and math.isfinite(self._actual[i]):
                     num, den = num + self._actual[i], den + secs[i]
             elif i in secs:
-                left.append(secs[i])
+                left.append(i)
         ratio = num / den if den > 0 else 1.0
-        left = [ratio * s for s in left]
-        left_s = list_schedule(left, priorities=left, slots=self.slots)["makespan_s"]   # longest first
+        at = {i: k for k, i in enumerate(left)}
+        after = [at.get(follows.get(i)) for i in left]   # None once the parent has finished
+        left = [ratio * secs[i] for i in left]
+        left_s = list_schedule(left, priorities=left, slots=self.slots, after=after)["makespan_s"]   # longest first
         return {"done": len(self._actual), "total": len(self.ids), "ratio": ratio, "measured": den > 0,
                 "left_s": left_s, "finish_at": time.time() + left_s,
                 "forecast_total_s": (fc.get("totals") or {}).get("makespan_s")}

@@ -105,7 +105,8 @@ def markdown(fc: dict) -> str:
              "load that changes after calibration.", "", experiment_table(fc), "",
              "## Per budget and in total", "", budget_table(fc), "",
              "Makespan: list scheduling in the workflow's start order (longest forecast first, the `priority` "
-             "each train_run job gets from this file), on the parallel jobs above.", "",
+             "each train_run job gets from this file), on the parallel jobs above; a WSD cell starts only after "
+             "its parent cell.", "",
              *_lr_line(fc), "## Calibration", "", calibration_table(fc), ""]
     prec = (fc.get("precision") or {}).get("markdown")
     if prec:

@@ -5,5 +5,5 @@
 
 docs/training.md ("Learning rate") describes the rule, the calibration stage and what it changed on the quickstart.
 """
-from .rule import CALIBRATED, NoCalibration, identity_lr, peak_lr, rule_lr, run_lr  # noqa: F401
+from .rule import CALIBRATED, NoCalibration, identity_lr, peak_lr, rule_lr, run_lr, seed_identity_lr  # noqa: F401
 from . import checks  # noqa: F401,E402  (registers the LR settings' plan checks, flops_fit.plancheck)

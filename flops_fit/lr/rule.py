@@ -12,6 +12,11 @@ the rule in N alone), or the string ``calibrated``: the rule ``<results_dir>/<sw
 Experiment ids: a rule in N alone keeps the id it always had (the rule's three constants); any other run is
 identified by its LR number, rounded to ``SIGNIFICANT`` digits, so a changed calibration renames only the runs
 whose rate changed.
+
+Seeds: a run's seed (its initialization and data order) derives from its id, except under ``training.lr=calibrated``:
+there it derives from the id the run has under the prior rule (``seed_identity_lr``), so a calibrated run and the
+same run of the uncalibrated sweep start from the same weights and see the same batches, and their loss
+difference is the learning rate's alone. Such a run's id records this (``seed_from``).
 """
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +77,16 @@ def identity_lr(lr_cfg, lr: float):
             return lr_cfg
         return {"base": lr_cfg["base"], "ref_params": lr_cfg["ref_params"], "exponent": lr_cfg["exponent_n"]}
     return lr
+
+
+def seed_identity_lr(cfg: dict, params: float, tokens: float):
+    """What stands for the rate in the identity a run's seed derives from: ``None`` (its own id) unless
+    training.lr=calibrated, then the rate as the prior rule (the one the calibration scaled) identifies it."""
+    if cfg["training"]["lr"] != CALIBRATED:
+        return None
+    from .grid import prior_rule
+    prior = prior_rule(cfg)
+    return identity_lr(prior, peak_lr(prior, params, tokens)[0])
 
 
 def calibrated_rule(calibration: dict) -> dict:

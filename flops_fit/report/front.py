@@ -1,7 +1,8 @@
 """The HTML report's front page: the answer first. One reStructuredText page per sweep, read by Snakemake's
 workflow-level `report:` directive (Snakefile), from the saved results only (fits.json, runs.csv,
-forecast_vs_actual.json, forecast.json): the exponent a with its interval and N*/D* at the targets, the
-design check, forecast against actual, then the Chinchilla table and links to the figures.
+forecast_vs_actual.json, forecast.json, a WSD sweep's compute.json): the exponent a with its interval and
+N*/D* at the targets, the design check, forecast against actual, device use, a WSD sweep's saving, then the
+Chinchilla table and links to the figures.
 
     python -m flops_fit.report.front --dir results/<sweep> --out results/<sweep>/report/front.rst
 """
@@ -140,6 +141,16 @@ def _utilization(sweep_dir) -> list[str]:
     return [text + f" {FLOPS_CONVENTION}.", ""]
 
 
+def _compute(sweep_dir) -> list[str]:
+    """A WSD sweep's saving (compute.json, flops_fit.wsd.compute); nothing for a cosine sweep."""
+    summary = _read(sweep_dir / "compute.json")
+    if not summary:
+        return []
+    from flops_fit.wsd.compute import saving_line
+    return [f"**Compute:** {saving_line(summary)}. Per cell: ``compute.json`` (each cell's added and inherited "
+            "FLOPs); docs/wsd.md says what the schedule saves and what it costs in accuracy.", ""]
+
+
 def _chinchilla(sw) -> list[str]:
     tab = sw.table()
     if not len(tab):
@@ -173,7 +184,7 @@ def front_page(sweep_dir) -> str:
     from .answer import front_notes, front_warnings
     from .predict import prediction_section   # verification, hold-out, rollout (flops_fit/predict)
     body = head + _answer(sw) + front_warnings(sw.fit, forecast) + prediction_section(sweep_dir) \
-        + _design(sw, forecast) + _forecast(summary) + _utilization(sweep_dir) + links \
+        + _design(sw, forecast) + _forecast(summary) + _utilization(sweep_dir) + _compute(sweep_dir) + links \
         + _chinchilla(sw) + front_notes(sw.fit)
     return "\n".join(body).rstrip() + "\n"
 

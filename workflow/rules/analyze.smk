@@ -74,6 +74,7 @@ rule report_front:
         fits=rules.fit_scaling_laws.output.fits,
         summary=rules.forecast_vs_actual.output.summary,
         plots=f"{SWEEP}/plots",
+        compute=WSD_TARGETS,  # a WSD sweep's compute.json: the front page states the saving
     output:
         front=FRONT_PAGE,
     log:
