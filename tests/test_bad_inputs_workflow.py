@@ -19,6 +19,7 @@ def flops_fit_line(out):
     return lines[0]
 
 
+@pytest.mark.slow  # each starts Snakemake on a copy of the workflow (~5-15 s)
 class TestParseTime:
     def test_malformed_yaml(self, workflow_copy):
         (workflow_copy / "config" / "budgets.yaml").write_text("budgets:\n  values: [1e11, 3e11\n  targets: [1]\n")

@@ -94,6 +94,7 @@ class TestPlanChecks:
         assert "did you mean 1.0e11?" in err
 
 
+@pytest.mark.slow  # each starts Snakemake on a copy of the workflow
 class TestUnderSnakemake:
     def test_a_typo_is_named_under_snakemake(self, workflow_copy):
         r = snakemake(workflow_copy, "--cores", "1", "-n", *QUICK, "budgets__values=[1.018,1e17,1e19]")
@@ -111,7 +112,6 @@ class TestUnderSnakemake:
             "Approach 3 >= 8 runs over 2 budgets or more: add budgets, or raise planner.sizes"]
         assert not list(workflow_copy.glob("results/*/runs")) and "train_run" not in r.stdout
 
-    @pytest.mark.slow
     def test_a_failed_fit_leaves_runs_figures_and_one_line(self, workflow_copy):
         r = snakemake(workflow_copy, "--cores", "2", *QUICK, "overrides=budgets.values=[1e17,1e18] planner.sizes=3 "
                       "analysis.include_near_edge=true planner.tokens_per_param=0.05 analysis.bootstrap=5")

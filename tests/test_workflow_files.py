@@ -20,6 +20,7 @@ def test_every_snakemake_file_is_formatted_with_snakefmt():
     assert r.returncode == 0, f"run: snakefmt Snakefile workflow/rules/\n{r.stderr[-3000:]}"
 
 
+@pytest.mark.slow  # Snakemake parses the whole workflow twice (~40 s on 2 cores)
 @pytest.mark.parametrize("overrides", [[], ["planner__extend=1"]], ids=["static", "steered"])
 def test_snakemake_lint_is_clean(workflow_copy, tmp_path, overrides):
     """--lint on the static workflow and on a steered one (adaptive.smk's checkpoint exists only then)."""
