@@ -76,7 +76,7 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
         raise ConfigError(_yaml_message(e)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config: cannot read a file of {cdir} ({e}); check its permissions and encoding") from None
-    out = _coerce_numbers(out)
+    out = coerce_numbers(out)
     out["_choices"] = choices
     _older_lr_name(out)
     if validate:
@@ -163,12 +163,12 @@ def _first_non_finite(x, key=""):
     return None
 
 
-def _coerce_numbers(x):
+def coerce_numbers(x):
     """YAML 1.1 reads 1e12 (no dot) as a string; budgets and other numbers written that way become floats."""
     if isinstance(x, dict):
-        return {k: _coerce_numbers(v) for k, v in x.items()}
+        return {k: coerce_numbers(v) for k, v in x.items()}
     if isinstance(x, list):
-        return [_coerce_numbers(v) for v in x]
+        return [coerce_numbers(v) for v in x]
     if isinstance(x, str) and re.fullmatch(r"[+-]?\d+(\.\d*)?[eE][+-]?\d+", x):
         return float(x)
     return x

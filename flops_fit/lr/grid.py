@@ -37,9 +37,9 @@ def prior_rule(cfg: dict) -> dict:
         return dict(lr)
     import yaml
 
-    from flops_fit.config import _coerce_numbers, config_dir
+    from flops_fit.config import coerce_numbers, config_dir
     group = cfg.get("_choices", {}).get("training", "default")
-    rule = _coerce_numbers(yaml.safe_load((config_dir() / "training" / f"{group}.yaml").read_text())["lr"])
+    rule = coerce_numbers(yaml.safe_load((config_dir() / "training" / f"{group}.yaml").read_text())["lr"])
     if "exponent" in rule:   # the older name, as config._older_lr_name renames it in a composed config
         rule["exponent_n"] = rule.pop("exponent")
     return dict(rule)
