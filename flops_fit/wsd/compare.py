@@ -3,7 +3,8 @@ differences, and the paired difference of the fitted exponent a (N* ~ C^a) with 
 
     python -m flops_fit.wsd.compare --wsd results_wsd/<sweep> --cosine results_cos/<sweep> [--boot 200]
 
-Cells pair by their cosine id (a WSD cell's metrics.json records the cosine cell it stands for, ``cosine_id``).
+Cells pair by (budget, size): a WSD cell stands for the cosine cell of the same budget and parameter count, whatever
+that cell's recipe (so a cosine grid at another peak rate pairs too).
 Each resample draws the shared cells with replacement within each budget, then fits both sweeps on the same
 draw: Approach 3 (the surface, ``flops_fit.fit.fit_surface``) and Approach 2 (IsoFLOP parabolas) where it fits.
 """
@@ -26,7 +27,8 @@ def _metrics(sweep: Path) -> pd.DataFrame:
         timing = p.parent / "timing.jsonl"  # one line per process that trained the run (a resume adds one)
         cpu = sum(json.loads(line).get("cpu_s") or 0.0 for line in timing.read_text().splitlines()
                   if line.strip()) if timing.is_file() else 0.0
-        rows.append({"id": m["id"], "key": m.get("cosine_id", m["id"]), "N": m["params"], "D": m["data_units"],
+        rows.append({"id": m["id"], "key": f"{m['budget_flops']:.6g}|{m['params']:.6g}", "N": m["params"],
+                     "D": m["data_units"],
                      "loss": m["final_loss"], "C": m["data_units"] * m["flops_per_unit"], "budget": m["budget_flops"],
                      "flops": m["flops_executed"], "cpu_s": cpu, "wall_s": m["wall_s"]})
     return pd.DataFrame(rows)
