@@ -136,5 +136,7 @@ class TestCompiledTraining:
         assert info["step"] == 12 and info["compile_s"] > 0
         resumed = train(spec, tmp_path / "run")
         whole = train(_spec(pysource, compile=False), tmp_path / "whole")
-        assert resumed["steps"] == 24 and resumed["compile_s"] > info["compile_s"]  # both segments compiled
+        # the first segment's compile time is carried over; the second compiles anew, from the warm compile caches,
+        # so it may add ~0 s (metrics.json rounds to ms)
+        assert resumed["steps"] == 24 and resumed["compile_s"] >= round(info["compile_s"], 3)
         assert resumed["final_loss"] == pytest.approx(whole["final_loss"], rel=1e-3)
