@@ -124,3 +124,21 @@ def test_one_run_has_one_peak_rate_under_a_rule_in_n_and_d(results):
     by_id = {e["id"]: e for e in p["experiments"]}
     chained = [e for e in p["experiments"] if e["wsd"]["parent"]]
     assert chained and all(e["training"]["lr"] == by_id[e["wsd"]["parent"]]["training"]["lr"] for e in chained)
+
+
+def test_a_mock_cell_is_the_surface_plus_the_stated_cooldown_penalty(wsd5):
+    """flops_fit.wsd.mock: L = E + (L_surface - E)(1 + p), p = mock_penalty (1 + shortfall below the floor)."""
+    from flops_fit.fit.result import surface_loss
+    from flops_fit.mock import simulate
+    from flops_fit.wsd.mock import penalty
+    cfg, p = wsd5
+    for e in p["experiments"][:4]:
+        spec = dict(e, mock=dict(e["mock"], noise=0.0))
+        m, w = spec["mock"], spec["wsd"]
+        base = float(surface_loss(e["params"], e["data_units"], m["E"], m["A"], m["B"], m["alpha"], m["beta"]))
+        out = simulate(spec)
+        assert out["final_loss"] == pytest.approx(m["E"] + (base - m["E"]) * (1 + penalty(w)), rel=1e-12)
+        assert out["flops_executed"] == w["flops_added"] and out["flops_inherited"] == w["flops_inherited"]
+    w = dict(p["experiments"][0]["wsd"], mock_penalty=0.01, min_steps=100)
+    assert penalty(dict(w, decay_steps=100)) == pytest.approx(0.01)
+    assert penalty(dict(w, decay_steps=50)) == pytest.approx(0.015)   # half the floor: shortfall 0.5
