@@ -92,6 +92,10 @@ class TestCalibratedPlan:
         from flops_fit.lr.grid import prior_rule
         assert prior_rule(cfg) == {"base": 1.0e-2, "ref_params": 4.0e4, "ref_tokens": 1.0e6, "exponent_n": 0.25,
                                    "exponent_d": 0.0}
+        # a preset's own rule is the prior, as the uncalibrated sweep of that preset has it
+        images = load_config(["preset=images", f"results_dir={results}", "training.lr=calibrated"])
+        plain = load_config(["preset=images", f"results_dir={results}"])
+        assert prior_rule(images) == plain["training"]["lr"] and plain["training"]["lr"]["base"] == 2.0e-3
 
     def test_calibrated_without_a_calibration_is_one_line(self, results, capsys):
         from flops_fit.cli import plan_main

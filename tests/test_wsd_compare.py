@@ -2,8 +2,9 @@
 import json
 
 import numpy as np
+import pytest
 
-from flops_fit.wsd.compare import compare, markdown
+from flops_fit.wsd.compare import compare, main, markdown
 
 E, A, B, ALPHA, BETA = 1.7, 400.0, 410.0, 0.34, 0.28
 
@@ -28,3 +29,16 @@ def test_cells_pair_by_budget_and_size_and_a_uniform_factor_moves_no_exponent(tm
     assert np.allclose([c["diff"] / c["loss_cosine"] for c in r["cells"]], 0.01)
     assert abs(r["a"]["diff"]["approach2"]) < 0.02   # a 1 % loss factor does not move the IsoFLOP minima
     assert "| 1e+18 | 3e+07 |" in markdown(r) and "a_wsd - a_cosine" in markdown(r)
+
+
+def test_runs_outside_the_plan_are_left_out_and_two_runs_of_one_cell_are_one_line(tmp_path, capsys):
+    cos, wsd = _sweep(tmp_path, "cos", 0.0), _sweep(tmp_path, "wsd", 0.01)
+    ids = sorted(p.name for p in (cos / "runs").iterdir())
+    (cos / "plan.json").write_text(json.dumps({"experiments": [{"id": i} for i in ids[1:]]}))
+    assert compare(wsd, cos, boot=0)["shared_cells"] == 14   # the run the plan does not list is an older plan's
+    extra = _sweep(tmp_path / "again", "cos", 0.02)          # the same cells once more, under other ids
+    for run in (extra / "runs").iterdir():
+        run.rename(wsd / "runs" / f"again-{run.name}")
+    with pytest.raises(SystemExit) as e:
+        main(["--wsd", str(wsd), "--cosine", str(cos)])
+    assert str(e.value).startswith(f"wsd.compare: error: {wsd}: 30 runs share 15 (budget, size) cell(s), e.g. ")

@@ -28,7 +28,8 @@ def settings(cfg: dict) -> dict:
 
 def prior_rule(cfg: dict) -> dict:
     """The rule the multipliers scale: lr_calibration.prior, else training.lr, else (training.lr=calibrated) the
-    training group's own rule (config/training/<group>.yaml)."""
+    rule the sweep has without that override: its preset's training.lr (config/preset/<name>.yaml), else its
+    training group's (config/training/<group>.yaml)."""
     s = settings(cfg)
     if s.get("prior"):
         return dict(s["prior"])
@@ -38,11 +39,17 @@ def prior_rule(cfg: dict) -> dict:
     import yaml
 
     from flops_fit.config import coerce_numbers, config_dir
-    group = cfg.get("_choices", {}).get("training", "default")
-    rule = coerce_numbers(yaml.safe_load((config_dir() / "training" / f"{group}.yaml").read_text())["lr"])
+    choices = cfg.get("_choices", {})
+    group = choices.get("training", "default")
+    rule = dict(yaml.safe_load((config_dir() / "training" / f"{group}.yaml").read_text())["lr"])
+    if choices.get("preset"):   # merged over the group's, as the composed config merges them
+        preset = yaml.safe_load((config_dir() / "preset" / f"{choices['preset']}.yaml").read_text()) or {}
+        own = (preset.get("training") or {}).get("lr")
+        rule.update(own if isinstance(own, dict) else {})
+    rule = coerce_numbers(rule)
     if "exponent" in rule:   # the older name, as config._older_lr_name renames it in a composed config
         rule["exponent_n"] = rule.pop("exponent")
-    return dict(rule)
+    return rule
 
 
 def _pick_sizes(params: list, n: int) -> list:

@@ -19,10 +19,17 @@ from flops_fit.fit import fit_approach2, fit_surface, load_runs
 
 
 def _metrics(sweep: Path) -> pd.DataFrame:
+    """The sweep's completed runs: those its plan.json lists (other folders under runs/ are an older plan's),
+    seed replicates left out (a cell is one run)."""
+    planned = None
+    if (sweep / "plan.json").is_file():
+        planned = {e["id"] for e in json.loads((sweep / "plan.json").read_text())["experiments"]}
     rows = []
     for p in sorted(sweep.glob("runs/*/metrics.json")):
+        if planned is not None and p.parent.name not in planned:
+            continue
         m = json.loads(p.read_text())
-        if m.get("status") != "completed":
+        if m.get("status") != "completed" or m.get("replicate"):
             continue
         timing = p.parent / "timing.jsonl"  # one line per process that trained the run (a resume adds one)
         cpu = sum(json.loads(line).get("cpu_s") or 0.0 for line in timing.read_text().splitlines()
@@ -31,7 +38,13 @@ def _metrics(sweep: Path) -> pd.DataFrame:
                      "D": m["data_units"],
                      "loss": m["final_loss"], "C": m["data_units"] * m["flops_per_unit"], "budget": m["budget_flops"],
                      "flops": m["flops_executed"], "cpu_s": cpu, "wall_s": m["wall_s"]})
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    shared = df[df["key"].duplicated(keep=False)] if len(df) else df
+    if len(shared):
+        budget, n = shared["key"].iloc[0].split("|")
+        raise ValueError(f"{sweep}: {len(shared)} runs share {shared['key'].nunique()} (budget, size) cell(s), e.g. "
+                         f"budget {budget}, {n} params; compare sweeps whose plan.json has one run per cell")
+    return df
 
 
 def _a(df) -> tuple:
@@ -106,7 +119,10 @@ def main(argv=None) -> None:
     ap.add_argument("--boot", type=int, default=200)
     ap.add_argument("--json", default=None, help="also write the comparison here")
     a = ap.parse_args(argv)
-    r = compare(a.wsd, a.cosine, boot=a.boot)
+    try:
+        r = compare(a.wsd, a.cosine, boot=a.boot)
+    except (OSError, ValueError, KeyError) as e:
+        raise SystemExit(f"wsd.compare: error: {e}") from None
     if a.json:
         Path(a.json).write_text(json.dumps(r, indent=1, default=float))
     print(markdown(r))
