@@ -78,7 +78,7 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
         raise ConfigError(f"config: cannot read a file of {cdir} ({e}); check its permissions and encoding") from None
     out = coerce_numbers(out)
     out["_choices"] = choices
-    _older_lr_name(out)
+    older_lr_name((out.get("training") or {}).get("lr"))
     if validate:
         validate_config(out)
     if out.get("sweep") is None:
@@ -86,10 +86,9 @@ def load_config(overrides=(), *, validate: bool = True) -> dict:
     return out
 
 
-def _older_lr_name(cfg: dict) -> None:
-    """training.lr.exponent, the older name of exponent_n: the defaults carry only exponent_n, so an `exponent`
-    in the composed tree is the user's (a preset, a plugin package's config, an override) and wins."""
-    lr = (cfg.get("training") or {}).get("lr")
+def older_lr_name(lr) -> None:
+    """An LR rule's `exponent`, the older name of exponent_n, renamed in place: the defaults carry only exponent_n,
+    so an `exponent` in a composed rule is the user's (a preset, a plugin package's config, an override) and wins."""
     if isinstance(lr, dict) and "exponent" in lr:
         lr["exponent_n"] = lr.pop("exponent")
 

@@ -42,12 +42,6 @@ def sweep_dir(cfg: dict) -> Path:
     return Path(cfg["results_dir"]) / cfg["sweep"]
 
 
-def peak_lr(training: dict, params: int, tokens: float = 1.0) -> float:
-    """A rule's peak LR at (N, D) (flops_fit.lr.rule); the planner uses flops_fit.lr.run_lr, which also reads a calibration."""
-    from .lr import rule_lr
-    return rule_lr(training["lr"], params, tokens)
-
-
 def prior_params(table: SizeTable, budget: float, units_per_param: float, size: dict) -> float:
     """The prior optimum N0: the size whose run of D = r*N0 units costs the budget at its measured FLOPs/unit.
 

@@ -13,6 +13,7 @@ An optimum at the edge of a cell's multipliers is flagged by the fit; the next p
 multipliers beyond that edge (like planner.extend), so rerunning ``calibrate_lr`` extends the cell.
 """
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,19 +37,24 @@ def prior_rule(cfg: dict) -> dict:
     lr = cfg["training"]["lr"]
     if isinstance(lr, dict):
         return dict(lr)
+    choices = cfg.get("_choices", {})
+    return dict(_composed_rule(choices.get("preset"), choices.get("training", "default")))
+
+
+@lru_cache(maxsize=16)
+def _composed_rule(preset, group: str) -> dict:
+    """The preset's training.lr merged over the training group's, as the composed config merges them (read once:
+    the planner asks for each run's seed)."""
     import yaml
 
-    from flops_fit.config import coerce_numbers, config_dir
-    choices = cfg.get("_choices", {})
-    group = choices.get("training", "default")
+    from flops_fit.config import coerce_numbers, config_dir, older_lr_name
     rule = dict(yaml.safe_load((config_dir() / "training" / f"{group}.yaml").read_text())["lr"])
-    if choices.get("preset"):   # merged over the group's, as the composed config merges them
-        preset = yaml.safe_load((config_dir() / "preset" / f"{choices['preset']}.yaml").read_text()) or {}
-        own = (preset.get("training") or {}).get("lr")
+    if preset:
+        doc = yaml.safe_load((config_dir() / "preset" / f"{preset}.yaml").read_text()) or {}
+        own = (doc.get("training") or {}).get("lr")
         rule.update(own if isinstance(own, dict) else {})
     rule = coerce_numbers(rule)
-    if "exponent" in rule:   # the older name, as config._older_lr_name renames it in a composed config
-        rule["exponent_n"] = rule.pop("exponent")
+    older_lr_name(rule)
     return rule
 
 

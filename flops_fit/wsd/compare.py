@@ -61,6 +61,7 @@ def _a(df) -> tuple:
 def compare(wsd_dir, cos_dir, *, boot: int = 200, seed: int = 0) -> dict:
     w, c = _metrics(Path(wsd_dir)), _metrics(Path(cos_dir))
     shared = sorted(set(w["key"]) & set(c["key"]))
+    wsd_only = len(w) - len(shared)
     w, c = w.set_index("key").loc[shared], c.set_index("key").loc[shared]
     cells = pd.DataFrame({"budget": c["budget"], "N": c["N"], "D": c["D"], "loss_cosine": c["loss"],
                           "loss_wsd": w["loss"].to_numpy()})
@@ -78,7 +79,7 @@ def compare(wsd_dir, cos_dir, *, boot: int = 200, seed: int = 0) -> dict:
     ci = {name: [float(np.nanpercentile(draws[:, j], 2.5)), float(np.nanpercentile(draws[:, j], 97.5))]
           if np.isfinite(draws[:, j]).sum() >= 10 else None for j, name in enumerate(("approach2", "approach3"))}
     return {
-        "shared_cells": len(shared), "wsd_only": int(len(_metrics(Path(wsd_dir))) - len(shared)),
+        "shared_cells": len(shared), "wsd_only": int(wsd_only),
         "flops": {"wsd": float(w["flops"].sum()), "cosine": float(c["flops"].sum())},
         "cpu_s": {"wsd": float(w["cpu_s"].sum()), "cosine": float(c["cpu_s"].sum())},
         "wall_s": {"wsd": float(w["wall_s"].sum()), "cosine": float(c["wall_s"].sum())},

@@ -22,6 +22,14 @@ def cell_fields(spec: dict, out: dict) -> dict:
             "under_floor": w["under_floor"], "cosine_id": w["cosine_id"]}
 
 
+def spacing_floor(budgets) -> tuple:
+    """(r, 1 - 1/r): the widest ratio between neighbouring budgets, and the floor of the WSD/cosine FLOP ratio
+    it allows; (None, None) for a single budget."""
+    budgets = sorted(budgets)
+    spacing = max((b / a for a, b in zip(budgets, budgets[1:])), default=None)
+    return spacing, (1.0 - 1.0 / spacing if spacing else None)
+
+
 def summarize(specs: list, metrics: list) -> dict:
     """compute.json's content from the plan's cell specs and their metrics.json dicts (same order or any)."""
     by_id = {m["id"]: m for m in metrics}
@@ -38,15 +46,13 @@ def summarize(specs: list, metrics: list) -> dict:
                       "under_floor": s["wsd"]["under_floor"]})
     total = sum(c["flops_added"] or 0.0 for c in cells)
     cosine = sum(c["cosine_flops"] for c in cells)
-    budgets = sorted({s["budget_flops"] for s in specs})
-    ratios = [b / a for a, b in zip(budgets, budgets[1:])]
+    spacing, floor = spacing_floor({s["budget_flops"] for s in specs})
     return {
         "schema": SCHEMA, "total_flops": total, "cosine_grid_flops": cosine,
         "ratio": total / cosine if cosine else None,
         "planned": {"total_flops": planned_total, "cosine_grid_flops": planned_cosine,
                     "ratio": planned_total / planned_cosine if planned_cosine else None},
-        "budget_spacing": max(ratios) if ratios else None,
-        "ratio_floor": 1.0 - 1.0 / max(ratios) if ratios else None,
+        "budget_spacing": spacing, "ratio_floor": floor,
         "cells": cells, "sizes": len({json.dumps(s["size"], sort_keys=True) for s in specs}),
         "note": "total_flops: every FLOP trained (each cell's flops_added); cosine_grid_flops: the same cells as "
                 "separate cosine runs (data_units x flops_per_unit each)",

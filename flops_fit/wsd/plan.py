@@ -12,6 +12,7 @@ import math
 from flops_fit.config import ConfigError, stable_hash
 from flops_fit.plan import fmt_sci
 
+from .compute import spacing_floor
 from .cooldown import chain, cooldown_settings, decays
 
 REFUSED = ("adaptive", "extend", "replicates")
@@ -72,9 +73,8 @@ def saving(cells: list, budgets: list) -> dict:
     """What the plan trains against the same cells as cosine runs, and the floor 1 - 1/r of that ratio."""
     total = sum(e["wsd"]["flops_added"] for e in cells)
     cosine = sum(e["flops_planned"] for e in cells)
-    spacing = max((b / a for a, b in zip(budgets, budgets[1:])), default=None)
+    spacing, floor = spacing_floor(budgets)
     ratio = total / cosine if cosine else None
-    floor = 1.0 - 1.0 / spacing if spacing else None
     line = (f"WSD-S: {len(cells)} cells on {len({stable_hash(e['size']) for e in cells})} sizes train "
             f"{total:.3g} FLOPs, {ratio:.2f}x of the same cells as cosine runs ({cosine:.3g})"
             + (f"; budgets {spacing:.3g}x apart, floor 1 - 1/r = {floor:.2f}" if spacing else "")) if cells else ""
